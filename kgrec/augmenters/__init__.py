@@ -1,0 +1,1 @@
+"""Built-in augmenters. Plugins add more through the ``kgrec.augmenters`` entry point group."""

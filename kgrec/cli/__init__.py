@@ -1,0 +1,1 @@
+"""The ``kgrec`` command line."""

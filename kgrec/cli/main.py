@@ -1,0 +1,62 @@
+"""``kgrec``: run, plugins, datasets. User errors print one line and exit with code 2."""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from kgrec.errors import KgrecError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kgrec")
+def cli() -> None:
+    """kgrec: graph recommendation with pluggable diffusion augmenters."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's usage errors and kgrec's own errors become one line, exit 2."""
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except KgrecError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+def _load_cli_commands() -> None:
+    from kgrec.cli import datasets_cmd, plugins_cmd, run_cmd  # noqa: F401  (registers commands)
+
+
+def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str:
+    """Rows = metric, columns = K, for validation (selecting) and test (reported)."""
+    names = ["recall", "ndcg", "precision", "hit"]
+    ks = sorted({int(k.split("@")[1]) for k in test})
+    header = f"{'metric':<10}" + "".join(f"{'valid@' + str(k):>12}{'test@' + str(k):>12}" for k in ks)
+    lines = [header, "-" * len(header)]
+    for name in names:
+        cells = "".join(f"{valid.get(f'{name}@{k}', float('nan')):>12.4f}"
+                        f"{test.get(f'{name}@{k}', float('nan')):>12.4f}" for k in ks)
+        lines.append(f"{name:<10}{cells}")
+    return "\n".join(lines)
+
+
+def default_run_dir(dataset: str, augmenter: str, recommender: str, seed: int) -> Path:
+    stem = Path(dataset).name or dataset
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:40]
+    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{augmenter}-{recommender}-s{seed}"
+
+
+_load_cli_commands()

@@ -1,0 +1,317 @@
+"""Typed, validated configuration: one dataclass per component, no global ``args``.
+
+A run's settings resolve in this order, later winning: the dataclasses' defaults, the
+augmenter's named preset, the ``--config`` TOML file, then each ``--set key=value``. Keys are
+dotted: ``train.lr``, ``split.seed``, and ``<component>.<field>`` for the chosen recommender
+and augmenter (``lightgcn.layers=3``, ``diffkg.keep_rate=0.1``). An unknown key or a value of
+the wrong type is a :class:`~kgrec.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from kgrec.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """How the backbone is trained and the epoch selected."""
+
+    epochs: int = 50
+    """Maximum number of epochs."""
+    batch_size: int = 1024
+    """BPR triples per step."""
+    lr: float = 1e-3
+    """Adam learning rate of the backbone (and of augmenter groups without their own)."""
+    lr_decay: float = 1.0
+    """Multiply every learning rate by this after each epoch (RecDiff uses 0.985)."""
+    patience: int = 10
+    """Stop after this many evaluations without a better validation score."""
+    eval_every: int = 1
+    """Evaluate on validation every this many epochs."""
+    select_metric: str = "recall@20"
+    """Validation metric that selects the epoch (``name@k``)."""
+    seed: int = 2024
+    """Seeds model initialisation, negative sampling and augmenter randomness."""
+    device: str = "auto"
+    """``auto`` (cuda when available), ``cpu`` or ``cuda``."""
+    backend: str = "auto"
+    """Graph kernels: ``auto`` (DGL where usable), ``dgl`` or ``torch``."""
+    eval_batch_size: int = 1024
+    """Users scored at once in full-ranking evaluation (one users x items block)."""
+
+    def __post_init__(self) -> None:
+        _require(self.epochs >= 1, "train.epochs must be >= 1")
+        _require(self.batch_size >= 1, "train.batch_size must be >= 1")
+        _require(self.lr > 0, "train.lr must be > 0")
+        _require(0 < self.lr_decay <= 1, "train.lr_decay must be in (0, 1]")
+        _require(self.patience >= 1, "train.patience must be >= 1")
+        _require(self.eval_every >= 1, "train.eval_every must be >= 1")
+        _require(self.eval_batch_size >= 1, "train.eval_batch_size must be >= 1")
+        _require(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
+                 "train.device must be auto, cpu or cuda")
+        _require(self.backend in ("auto", "dgl", "torch"), "train.backend must be auto, dgl or torch")
+        name, _, k = self.select_metric.partition("@")
+        _require(name in METRIC_NAMES and k.isdigit(),
+                 f"train.select_metric must look like recall@20 (metrics: {', '.join(METRIC_NAMES)})")
+
+
+METRIC_NAMES = ("recall", "ndcg", "precision", "hit")
+
+
+@dataclass
+class EvalConfig:
+    """Full-ranking evaluation."""
+
+    topk: tuple[int, ...] = (10, 20, 50)
+    """Cut-offs K at which every metric is reported."""
+
+    def __post_init__(self) -> None:
+        _require(len(self.topk) > 0 and all(k >= 1 for k in self.topk), "eval.topk must be positive")
+
+
+@dataclass
+class SplitConfig:
+    """How a dataset without its own split is split, per user."""
+
+    valid_ratio: float = 0.1
+    test_ratio: float = 0.1
+    seed: int = 2024
+    """Kept apart from ``train.seed`` so that seeds vary training over one fixed split."""
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.valid_ratio < 1 and 0 < self.test_ratio < 1
+                 and self.valid_ratio + self.test_ratio < 1, "split ratios must leave a training part")
+
+
+@dataclass
+class RunConfig:
+    """Everything one ``kgrec run`` needs, resolved. Component options are typed by the
+    component's own ``Config`` class and kept as dataclass instances here."""
+
+    recommender: str = "lightgcn"
+    augmenter: str = "none"
+    dataset: str = "synthetic"
+    format: str = "auto"
+    preset: str = ""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    recommender_config: Any = None
+    augmenter_config: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in
+                               ("recommender", "augmenter", "dataset", "format", "preset")}
+        out["train"] = as_dict(self.train)
+        out["eval"] = as_dict(self.eval)
+        out["split"] = as_dict(self.split)
+        out[self.recommender] = as_dict(self.recommender_config)
+        if self.augmenter != self.recommender:
+            out[self.augmenter] = as_dict(self.augmenter_config)
+        return out
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def as_dict(instance: Any) -> dict[str, Any]:
+    """A config dataclass as plain JSON-able values (tuples become lists)."""
+    if instance is None:
+        return {}
+    out = {}
+    for f in dataclasses.fields(instance):
+        value = getattr(instance, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def build(cls: type, values: Mapping[str, Any], section: str) -> Any:
+    """Construct dataclass ``cls`` from ``values``, checking every key and type."""
+    if not dataclasses.is_dataclass(cls):
+        raise ConfigError(f"[{section}] has no typed config class")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean {section}.{close[0]}?" if close else ""
+            raise ConfigError(f"unknown config key {section}.{key}{hint}")
+        kwargs[key] = coerce(value, hints[key], f"{section}.{key}")
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{section}] {exc}") from None
+
+
+def coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Check ``value`` against a type annotation, converting only where lossless."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}; got {value!r}")
+        return value
+    if origin in (tuple, list):
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool) and origin is tuple:
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list; got {value!r}")
+        item_type = args[0] if args else Any
+        items = [coerce(v, item_type, key) for v in value]
+        return tuple(items) if origin is tuple else items
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false; got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be an integer; got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key} must be a number; got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string; got {value!r}")
+    if origin in (dict, Mapping) or annotation is dict:
+        if isinstance(value, dict):
+            return value
+        raise ConfigError(f"{key} must be a table; got {value!r}")
+    return value
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value in TOML syntax (``3``, ``1e-3``, ``true``, ``[10, 20]``); else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_overrides(assignments: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["train.lr=0.01", "preset=lastfm"]`` -> ``{"train": {"lr": 0.01}, "preset": "lastfm"}``."""
+    out: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value; got {item!r}")
+        set_dotted(out, key, parse_value(text.strip()))
+    return out
+
+
+def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config key {key}: {part} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``top`` laid over it, tables merged key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file; a syntax error names the file and line."""
+    from kgrec.errors import DataError
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(p, "config file is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(p, f"invalid TOML: {exc}") from None
+
+
+def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = None,
+                       augmenter_cls: type | None = None) -> RunConfig:
+    """Validate a merged raw mapping into a :class:`RunConfig`.
+
+    ``recommender_cls`` / ``augmenter_cls`` supply the components' ``Config`` classes and
+    the augmenter's ``presets``; the caller looks them up by name (see :mod:`kgrec.registry`).
+    """
+    rec_name = raw.get("recommender", "lightgcn")
+    aug_name = raw.get("augmenter", "none")
+    allowed = {"recommender", "augmenter", "dataset", "format", "preset", "train", "eval", "split",
+               rec_name, aug_name}
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"unknown config section {key!r}{hint} (component options go under "
+                              f"the component's name: {rec_name}.*, {aug_name}.*)")
+    for key in ("recommender", "augmenter", "dataset", "format", "preset"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{key} must be a string; got {raw[key]!r}")
+    for key in ("train", "eval", "split", rec_name, aug_name):
+        if key in raw and not isinstance(raw[key], Mapping):
+            raise ConfigError(f"{key} must be a section of key = value settings")
+    preset = raw.get("preset", "")
+    if preset:
+        presets = getattr(augmenter_cls, "presets", {}) or {}
+        if preset not in presets:
+            known = ", ".join(sorted(presets)) or "none"
+            raise ConfigError(f"augmenter {aug_name!r} has no preset {preset!r} (presets: {known})")
+        layered = {}
+        for section, values in presets[preset].items():
+            name = aug_name if section == "augmenter" else rec_name if section == "recommender" else section
+            layered[name] = dict(values)
+        raw = deep_merge(layered, raw)
+    return RunConfig(
+        recommender=rec_name, augmenter=aug_name,
+        dataset=str(raw.get("dataset", "synthetic")), format=str(raw.get("format", "auto")),
+        preset=preset,
+        train=build(TrainConfig, raw.get("train", {}), "train"),
+        eval=build(EvalConfig, raw.get("eval", {}), "eval"),
+        split=build(SplitConfig, raw.get("split", {}), "split"),
+        recommender_config=build(recommender_cls.Config, raw.get(rec_name, {}), rec_name)
+        if recommender_cls is not None else None,
+        augmenter_config=build(augmenter_cls.Config, raw.get(aug_name, {}), aug_name)
+        if augmenter_cls is not None and aug_name != rec_name else None,
+    )

@@ -1,0 +1,1 @@
+"""Built-in backbones. They register through entry points, like third-party ones."""
