@@ -1,0 +1,3 @@
+from kgrec.cli.main import main
+
+main()

@@ -1,0 +1,62 @@
+import pytest
+
+from kgrec import registry
+from kgrec.config import (TrainConfig, build, deep_merge, parse_overrides, parse_value,
+                          resolve_run_config)
+from kgrec.errors import ConfigError
+from kgrec.interfaces import GraphAugmenter
+
+
+def _resolve(raw, aug_cls=None):
+    return resolve_run_config(raw, registry.load("recommender", raw.get("recommender", "lightgcn")),
+                              aug_cls or registry.load("augmenter", raw.get("augmenter", "none")))
+
+
+def test_overrides_parse_toml_values():
+    got = parse_overrides(["train.lr=0.01", "eval.topk=[5, 10]", "lightgcn.self_loops=false",
+                           "dataset=some/dir"])
+    assert got == {"train": {"lr": 0.01}, "eval": {"topk": [5, 10]},
+                   "lightgcn": {"self_loops": False}, "dataset": "some/dir"}
+    assert parse_value("1e-3") == 1e-3
+
+
+def test_component_options_are_typed_and_checked():
+    cfg = _resolve({"lightgcn": {"layers": 3}, "train": {"lr": 1}})
+    assert cfg.recommender_config.layers == 3 and cfg.train.lr == 1.0
+    with pytest.raises(ConfigError, match="lightgcn.layers must be an integer"):
+        _resolve({"lightgcn": {"layers": "three"}})
+    with pytest.raises(ConfigError, match="did you mean lightgcn.layers"):
+        _resolve({"lightgcn": {"layer": 3}})
+    with pytest.raises(ConfigError, match="unknown config section 'mf'"):
+        _resolve({"mf": {"dim": 8}})
+
+
+def test_validation_in_post_init_becomes_config_error():
+    with pytest.raises(ConfigError, match="train.epochs"):
+        build(TrainConfig, {"epochs": 0}, "train")
+    with pytest.raises(ConfigError, match="select_metric"):
+        build(TrainConfig, {"select_metric": "auc"}, "train")
+
+
+def test_preset_sits_between_defaults_and_explicit_settings():
+    class WithPreset(GraphAugmenter):
+        Config = registry.load("augmenter", "none").Config
+        presets = {"small": {"train": {"lr": 0.5, "batch_size": 7}, "recommender": {"dim": 8}}}
+
+    cfg = _resolve({"preset": "small", "train": {"lr": 0.1}}, WithPreset)
+    assert cfg.train.lr == 0.1            # explicit wins over preset
+    assert cfg.train.batch_size == 7      # preset wins over default
+    assert cfg.recommender_config.dim == 8
+    with pytest.raises(ConfigError, match="no preset 'big'"):
+        _resolve({"preset": "big"}, WithPreset)
+
+
+def test_deep_merge_keeps_untouched_keys():
+    assert deep_merge({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}}) == {"a": {"x": 1, "y": 3}}
+
+
+def test_resolved_config_round_trips_to_dict():
+    cfg = _resolve({"recommender": "mf", "mf": {"dim": 16}})
+    d = cfg.to_dict()
+    assert d["mf"] == {"dim": 16, "reg": 1e-4} and d["train"]["epochs"] == 50
+    assert _resolve(d).to_dict() == d
