@@ -17,6 +17,24 @@ from kgrec.config import deep_merge, resolve_run_config
 from kgrec.data.recdata import RecData
 
 
+def backend_params() -> list:
+    """pytest params ``(backend, device)`` for every kernel backend and device here; the DGL
+    and CUDA cases skip with the backend probe's reason, so one test covers both backends."""
+    import pytest
+    import torch
+
+    from kgrec.graph.ops import dgl_unavailable_reason
+
+    params = []
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    for device in devices:
+        params.append(pytest.param("torch", device, id=f"torch-{device.type}"))
+        reason = dgl_unavailable_reason(device)
+        params.append(pytest.param("dgl", device, id=f"dgl-{device.type}",
+                                   marks=pytest.mark.skipif(reason is not None, reason=str(reason))))
+    return params
+
+
 def tiny_data(seed: int = 0, **overrides: Any) -> RecData:
     """A small synthetic dataset with every side input (KG, social graph, two modalities)."""
     from kgrec.data.synthetic import SyntheticConfig, make_synthetic
@@ -45,4 +63,4 @@ def tiny_run(augmenter: str, recommender: str, out_dir: Path, data: RecData | No
                           progress=False, log=lambda *_: None)
 
 
-__all__ = ["tiny_data", "tiny_run"]
+__all__ = ["backend_params", "tiny_data", "tiny_run"]

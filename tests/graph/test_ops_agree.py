@@ -8,7 +8,7 @@ from kgrec.graph.graph import Graph, bipartite_graph, symmetric_normalized
 from kgrec.graph.ops import select_ops
 from kgrec.graph.torch_ops import TorchOps
 
-from conftest import backend_params
+from kgrec.testing import backend_params
 
 
 def _graph(device, weighted=True, seed=0):
