@@ -41,12 +41,20 @@ class View:
     ``graph`` is a homogeneous graph over ``U + I`` nodes (users first; see
     :func:`kgrec.graph.bipartite_graph`). ``users`` / ``items`` are the layer-0 inputs.
     ``extras`` carries anything an augmenter wants a cooperating backbone to see.
+
+    ``layer_graph``, when set, gives a different graph per propagation layer:
+    ``layer_graph(l, h)`` is the graph of layer ``l`` (0-based), built from that layer's input
+    node matrix ``h`` (``(U + I, d)``; detach it unless gradients should reach the graph), as
+    AdaptiveGCL's learned edge gates need. A backbone honours it only if its class sets
+    :attr:`Recommender.supports_layer_graph`; an augmenter that relies on it checks that in
+    :meth:`GraphAugmenter.bind`.
     """
 
     graph: Graph
     users: Tensor
     items: Tensor
     extras: Mapping[str, Any] = field(default_factory=dict)
+    layer_graph: Callable[[int, Tensor], Graph] | None = None
 
     def replace(self, **changes: Any) -> "View":
         return replace(self, **changes)
@@ -106,6 +114,8 @@ class Recommender(nn.Module, ABC):
 
     Config: ClassVar[type]
     requires: ClassVar[frozenset[str]] = frozenset()
+    supports_layer_graph: ClassVar[bool] = False
+    """True when :meth:`encode` propagates layer by layer and honours ``View.layer_graph``."""
 
     def __init__(self, config: Any, setup: Setup):
         super().__init__()
@@ -193,3 +203,51 @@ class GraphAugmenter(nn.Module):
 
     def epoch_end(self, ctx: Context) -> None:
         """After the epoch's batches (e.g. to decay a temperature)."""
+
+    def train_state(self) -> dict[str, Any]:
+        """Training state outside ``state_dict`` that a resumed run needs, saved every epoch.
+
+        ``state_dict`` (parameters, buffers, ``get_extra_state``) is saved anyway. The default
+        adds the ``state_dict`` of every ``torch.optim.Optimizer`` and LR scheduler held as an
+        attribute of this module or its submodules (an optimiser stepped in :meth:`fit_epoch`),
+        and of every optimiser or ``nn.Module`` held by a plain (non-module) helper object one
+        attribute down (``self.generator = RowDiffusion(...)`` owning a denoiser and its Adam),
+        keyed by dotted attribute name. Create these in ``__init__`` or :meth:`bind`, not
+        lazily, so that a resumed run has them to load into. Anything else that changes across
+        epochs (a decayed temperature) belongs in a buffer or extra state, or in an override
+        of this pair of methods. Values must be tensors or plain containers of numbers/strings.
+        """
+        return {name: obj.state_dict() for name, obj in _training_objects(self).items()}
+
+    def load_train_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`train_state` returned (by default with ``load_state_dict``)."""
+        owned = _training_objects(self)
+        for name, value in state.items():
+            if name not in owned:
+                from kgrec.errors import KgrecError
+
+                raise KgrecError(f"{type(self).__name__}: the checkpoint has training state for "
+                                 f"{name!r}, which this augmenter does not have (create optimisers "
+                                 "in __init__ or bind, or override load_train_state)")
+            owned[name].load_state_dict(value)
+
+
+_STATEFUL = (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler,
+             torch.optim.lr_scheduler.ReduceLROnPlateau)
+
+
+def _training_objects(module: nn.Module) -> dict[str, Any]:
+    """Optimisers and schedulers in ``module``'s tree, plus optimisers and modules outside the
+    tree that plain helper objects of the tree hold (one level down)."""
+    tree = {id(m) for m in module.modules()}
+    found: dict[str, Any] = {}
+    for prefix, sub in module.named_modules():
+        for attr, value in vars(sub).items():
+            name = f"{prefix}.{attr}" if prefix else attr
+            if isinstance(value, _STATEFUL):
+                found[name] = value
+            elif not isinstance(value, (nn.Module, torch.Tensor, type)) and hasattr(value, "__dict__"):
+                for inner, obj in vars(value).items():
+                    if isinstance(obj, _STATEFUL) or (isinstance(obj, nn.Module) and id(obj) not in tree):
+                        found[f"{name}.{inner}"] = obj
+    return found

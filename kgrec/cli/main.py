@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(2)
     except KgrecError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {' '.join(str(exc).splitlines())}", err=True)  # one line, always
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _load_cli_commands() -> None:
     from kgrec.cli import datasets_cmd, plugins_cmd, run_cmd  # noqa: F401  (registers commands)
+    from kgrec.cli import study_cmd  # noqa: F401
+    from kgrec.cli import new_plugin_cmd  # noqa: F401
 
 
 def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str:

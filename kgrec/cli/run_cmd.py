@@ -41,19 +41,31 @@ def build_run_config(config_file: str | None, flags: dict, assignments: tuple[st
 @click.option("--backend", type=click.Choice(["auto", "dgl", "torch"]), help="Graph kernel backend.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default runs/<time>-...).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
+              help="Continue the unfinished run in this directory after its last complete epoch, "
+                   "with its recorded config (no other options allowed).")
 def run_command(augmenter, recommender, dataset, format_, config_file, assignments, epochs, seed,
-                device, backend, out, quiet) -> None:
+                device, backend, out, quiet, resume_dir) -> None:
     """Train and evaluate one augmenter + recommender; print validation-selected test metrics."""
     from kgrec.data import load_dataset
-    from kgrec.experiment import run_experiment
+    from kgrec.experiment import resume_experiment, run_experiment
 
     flags = dict(augmenter=augmenter, recommender=recommender, dataset=dataset, format=format_,
                  epochs=epochs, seed=seed, device=device, backend=backend)
-    config = build_run_config(config_file, flags, assignments)
-    data = load_dataset(config.dataset, config.format, config.split)
-    run_dir = Path(out) if out else default_run_dir(config.dataset, config.augmenter,
-                                                    config.recommender, config.train.seed)
-    outcome = run_experiment(config, data, run_dir, progress=not quiet, log=click.echo)
+    if resume_dir is not None:
+        given = [f"--{k}" for k, v in flags.items() if v is not None]
+        given += ["--config"] * bool(config_file) + ["--set"] * bool(assignments) + ["--out"] * bool(out)
+        if given:
+            raise click.UsageError(f"--resume continues the run with its recorded config; drop "
+                                   f"{', '.join(given)}")
+        outcome = resume_experiment(Path(resume_dir), progress=not quiet, log=click.echo)
+        config = outcome.config
+    else:
+        config = build_run_config(config_file, flags, assignments)
+        data = load_dataset(config.dataset, config.format, config.split)
+        run_dir = Path(out) if out else default_run_dir(config.dataset, config.augmenter,
+                                                        config.recommender, config.train.seed)
+        outcome = run_experiment(config, data, run_dir, progress=not quiet, log=click.echo)
     result = outcome.result
     click.echo(f"\nbest epoch {result.best_epoch} of {len(result.history)} by valid "
                f"{config.train.select_metric}; test metrics at that epoch:")

@@ -114,3 +114,101 @@ def check_features(path: PathLike, matrix: np.ndarray, num_items: int) -> np.nda
         row = int(np.argmax(~np.isfinite(out).all(axis=1)))
         raise DataError(path, f"feature matrix has a non-finite value (NaN or inf) in row {row}")
     return out
+
+
+def _ids_within(path: PathLike, what: str, values: np.ndarray, upper: int, lower: int = 0) -> None:
+    values = np.asarray(values)
+    if len(values) and (int(values.min()) < lower or int(values.max()) >= upper):
+        bad = int(values[(values < lower) | (values >= upper)][0])
+        raise DataError(path, f"{what} id {bad} out of range [{lower}, {upper}) after loading")
+
+
+def validate_recdata(path: PathLike, data) -> None:
+    """What every loaded dataset must satisfy, whatever its format: a safety net under the
+    loaders, so that a loader's gap is a one-line error here, not an IndexError mid-training.
+
+    Fatal: no training pairs, an id outside its range, a knowledge graph none of whose triples
+    touches an item's entity. Warned (kept as given), where the files give the split: held-out
+    pairs of users or items that have no training pair (cold start; their embeddings are never
+    trained by BPR).
+    """
+    if data.num_users < 1 or data.num_items < 1:
+        raise DataError(path, f"needs at least one user and one item, has {data.num_users} users "
+                              f"and {data.num_items} items")
+    if len(data.train) == 0:
+        raise DataError(path, "has no training interactions")
+    for part in ("train", "valid", "test"):
+        inter = getattr(data, part)
+        _ids_within(path, f"{part} user", inter.users, data.num_users)
+        _ids_within(path, f"{part} item", inter.items, data.num_items)
+    if data.social is not None:
+        _ids_within(path, "social user", data.social.src, data.num_users)
+        _ids_within(path, "social user", data.social.dst, data.num_users)
+    for name, matrix in data.modalities.items():
+        if matrix.ndim != 2 or matrix.shape[0] != data.num_items:
+            raise DataError(path, f"modality {name!r} has shape {matrix.shape}, expected "
+                                  f"({data.num_items}, dim)")
+    if data.kg is not None and len(data.kg) > 0:
+        kg = data.kg
+        _ids_within(path, "kg head", kg.heads, kg.num_entities)
+        _ids_within(path, "kg tail", kg.tails, kg.num_entities)
+        _ids_within(path, "kg relation", kg.relations, kg.num_relations)
+        _ids_within(path, "item entity", kg.item_entity, kg.num_entities, lower=-1)
+        check_kg_links(path, kg)
+    _warn_cold_start(path, data)
+
+
+def check_kg_links(path: PathLike, kg) -> None:
+    """Refuse a KG that no item links into: every KG-aware model would learn nothing from it."""
+    linked = kg.item_entity[kg.item_entity >= 0]
+    touched = np.zeros(kg.num_entities, dtype=bool)
+    touched[kg.heads] = True
+    touched[kg.tails] = True
+    if len(linked) == 0 or not touched[linked].any():
+        raise DataError(path, "no item's entity appears in any knowledge-graph triple: the KG does "
+                              "not link to the items (check the item-to-entity mapping)")
+
+
+def _warn_cold_start(path: PathLike, data) -> None:
+    """One warning, only where the files gave the split: kgrec's own split keeps a training
+    pair for every user, and an item seen only in held-out pairs is then the split's doing."""
+    method = str(data.split.get("method", "given"))
+    if not method.startswith("given"):
+        return
+    recorded = data.split.get("recorded")  # a kgrec directory saved from kgrec's own split
+    if isinstance(recorded, dict) and not str(recorded.get("method", "given")).startswith("given"):
+        method = "kgrec"
+    seen_users = np.zeros(data.num_users, dtype=bool)
+    seen_items = np.zeros(data.num_items, dtype=bool)
+    seen_users[data.train.users] = True
+    seen_items[data.train.items] = True
+    found = []
+    for part in ("valid", "test"):
+        inter = getattr(data, part)
+        users = int((~seen_users[inter.users]).sum())
+        items_given = method == "given" or (part == "test" and method != "kgrec")
+        items = int((~seen_items[inter.items]).sum()) if items_given else 0
+        found += [f"{n} {part} pairs of {what}" for n, what in
+                  ((users, "users"), (items, "items")) if n]
+    if found:
+        warnings.warn(f"{path}: cold start: {', '.join(found)} with no training pair (kept; they "
+                      "are scored from untrained embeddings)", DataRepairWarning, stacklevel=3)
+
+
+def to_coo(path: PathLike, matrix, what: str = "matrix"):
+    """``matrix`` (any scipy.sparse) as a coo_matrix, or a DataError: an unpickled matrix never
+    went through scipy's constructor checks, so its index arrays may be out of range."""
+    import scipy.sparse as sp
+
+    try:
+        coo = sp.coo_matrix(matrix)
+    except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise DataError(path, f"malformed sparse {what} ({detail})") from None
+    for axis, index in enumerate((coo.row, coo.col)):  # conversion does not always check
+        index = np.asarray(index)
+        bad = (index < 0) | (index >= coo.shape[axis])
+        if bad.any():
+            raise DataError(path, f"malformed sparse {what} (axis {axis} index {int(index[bad][0])} "
+                                  f"out of range for shape {tuple(coo.shape)})")
+    return coo

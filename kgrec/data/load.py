@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from kgrec.config import SplitConfig, build, parse_value
+from kgrec.data.checks import validate_recdata
 from kgrec.data.formats import FORMATS, detect_format
 from kgrec.data.recdata import RecData
 from kgrec.data.synthetic import SyntheticConfig, make_synthetic
@@ -57,7 +58,9 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
         if found is None:
             raise DataError(path, f"matches no known dataset format (known formats: {_known_formats()})")
         chosen = found
-    return chosen.load(path, split_config)
+    data = chosen.load(path, split_config)
+    validate_recdata(path, data)
+    return data
 
 
 def known_formats() -> dict[str, str]:

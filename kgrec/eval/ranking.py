@@ -1,6 +1,7 @@
 """Batched full ranking: score a block of users against every item, mask, take top K.
 
-Only one ``(batch, num_items)`` block exists at a time; known positives are masked by
+Only one ``(batch, num_items)`` block exists at a time, its batch sized to the free memory
+(:func:`kgrec.train.memory.fit_batch_size`); known positives are masked by
 scattering ``-inf`` at CSR-gathered positions, with no loop over users.
 """
 
@@ -14,6 +15,11 @@ from torch import Tensor
 
 from kgrec.data.recdata import Interactions
 from kgrec.eval.metrics import ranking_metrics
+from kgrec.train.memory import fit_batch_size
+
+SCORE_ROW_BYTES_PER_ITEM = 13
+"""Peak bytes per (user, item) entry of one scored block: the float32 scores, a float32 copy
+or temporary made by ``score`` and the boolean relevance mask, with a float32 of headroom."""
 
 
 class Positives:
@@ -49,7 +55,9 @@ def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Posit
     device = truth.indptr.device
     users_all = torch.nonzero(truth.counts > 0).view(-1)
     kmax = min(max(ks), num_items)
-    totals: dict[str, Tensor] = {}
+    batch_size = fit_batch_size(int(users_all.shape[0]), num_items * SCORE_ROW_BYTES_PER_ITEM,
+                                batch_size, device=device, setting="train.eval_batch_size")
+    per_user: dict[str, list[Tensor]] = {}
     for start in range(0, users_all.shape[0], batch_size):
         users = users_all[start:start + batch_size]
         scores = score(users).float()
@@ -61,6 +69,7 @@ def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Posit
         relevant[rows, items] = True
         hits = torch.gather(relevant, 1, top)
         for name, values in ranking_metrics(hits, truth.counts[users], ks).items():
-            totals[name] = totals.get(name, torch.zeros((), device=device)) + values.sum()
+            per_user.setdefault(name, []).append(values)
+    # one float64 sum over all users: the result does not depend on how they were batched
     n = max(int(users_all.shape[0]), 1)
-    return {name: float(total) / n for name, total in sorted(totals.items())}
+    return {name: float(torch.cat(parts).double().sum()) / n for name, parts in sorted(per_user.items())}

@@ -1,5 +1,5 @@
 """Runs: one configuration in, a run directory and metrics out."""
 
-from kgrec.experiment.run import RunResult, check_requirements, run_experiment
+from kgrec.experiment.run import RunResult, check_requirements, resume_experiment, run_experiment
 
-__all__ = ["RunResult", "check_requirements", "run_experiment"]
+__all__ = ["RunResult", "check_requirements", "resume_experiment", "run_experiment"]

@@ -36,6 +36,7 @@ class LightGCN(Recommender):
     """
 
     Config = LightGCNConfig
+    supports_layer_graph = True
 
     def __init__(self, config: LightGCNConfig, setup: Setup):
         super().__init__(config, setup)
@@ -53,6 +54,7 @@ class LightGCN(Recommender):
 
     def encode(self, view: View) -> Embeddings:
         ops = self.setup_info.ops
-        out = light_propagate(ops, view.graph, join_nodes(view.users, view.items), self.config.layers)
+        out = light_propagate(ops, view.graph, join_nodes(view.users, view.items), self.config.layers,
+                              layer_graph=view.layer_graph)
         users, items = split_nodes(out, self.num_users)
         return Embeddings(users, items)

@@ -4,6 +4,12 @@ Each epoch: ``augmenter.fit_epoch`` (its own generator), then BPR batches throug
 ``transform -> encode -> refine`` with the backbone's and the augmenter's loss terms summed,
 then validation every ``eval_every`` epochs. The best validation epoch's state is kept as a
 checkpoint and restored before the single test evaluation: the test split never selects.
+
+Crash safety: with a ``run_dir``, every epoch ends with an atomic epoch checkpoint holding all
+that the next epoch depends on (model, augmenter and its own optimisers, the trainer's
+optimiser and scheduler, every RNG, the history and the early-stopping state), so
+``fit(resume=...)`` continues exactly where an interrupted run left off. A non-finite loss
+stops training before the optimiser steps, leaving every checkpoint at the last good epoch.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from kgrec.errors import KgrecError
 from kgrec.eval.ranking import Positives, evaluate
 from kgrec.graph.ops import GraphOps
 from kgrec.interfaces import Context, Embeddings, GraphAugmenter, Recommender
-from kgrec.train.checkpoint import load_checkpoint, save_checkpoint
+from kgrec.train.checkpoint import (CHECKPOINT_DIR, load_checkpoint, rng_state,
+                                    save_checkpoint, save_epoch_checkpoint, set_rng_state)
 from kgrec.train.sampler import BPRSampler
 
 
@@ -36,19 +43,41 @@ class TrainResult:
     stopped_early: bool = False
 
 
+RESUME_FORMAT = 1
+"""Version of the epoch-checkpoint layout (see :meth:`Trainer.resume_state`)."""
+RESUME_KEYS = frozenset({"format", "epoch", "model", "augmenter", "augmenter_train", "optimizer",
+                         "scheduler", "rng", "history", "best"})
+
+
+@dataclass
+class Progress:
+    """Where training stands after ``epoch``: the early-stopping bookkeeping and history."""
+
+    epoch: int = 0
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    best_valid: dict[str, float] = field(default_factory=dict)
+    waited: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Trainer:
     """Trains ``model`` with ``augmenter`` on ``data``; see the module docstring."""
 
     def __init__(self, model: Recommender, augmenter: GraphAugmenter, data: RecData, ops: GraphOps,
                  device: torch.device, train: TrainConfig, evaluation: EvalConfig,
                  generator: torch.Generator, checkpoint_path: Path, progress: bool = True,
-                 on_epoch: Callable[[dict[str, Any]], None] | None = None):
+                 on_epoch: Callable[[dict[str, Any]], None] | None = None,
+                 run_dir: Path | None = None):
+        """``checkpoint_path`` is ``best.pt``; with ``run_dir``, an epoch checkpoint is also
+        written under ``run_dir/checkpoints`` after every epoch (see :meth:`resume_state`)."""
         self.model, self.augmenter, self.data = model, augmenter, data
         self.ops, self.device, self.cfg, self.eval_cfg = ops, device, train, evaluation
         self.generator = generator
         self.checkpoint_path = checkpoint_path
         self.progress = progress
         self.on_epoch = on_epoch
+        self.run_dir = Path(run_dir) if run_dir is not None else None
         users = torch.as_tensor(data.train.users, device=device)
         items = torch.as_tensor(data.train.items, device=device)
         self.sampler = BPRSampler(users, items, data.num_items)
@@ -74,6 +103,9 @@ class Trainer:
         self.augmenter.train()
         ctx = self.context(epoch, training=True)
         fit = self.augmenter.fit_epoch(ctx)
+        if not all(math.isfinite(float(v)) for v in fit.values()):
+            raise self._not_finite(f"the augmenter's own training (fit_epoch) is not finite at "
+                                   f"epoch {epoch}", fit, "lower the augmenter's learning rate")
         sums: dict[str, float] = {}
         steps = 0
         batches = self.sampler.epoch(self.cfg.batch_size, self.generator)
@@ -85,9 +117,8 @@ class Trainer:
                 terms[name if name not in terms else f"aug_{name}"] = value
             loss = sum(terms.values())
             if not torch.isfinite(loss):
-                bad = ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
-                raise KgrecError(f"loss is not finite at epoch {epoch}, step {step} ({bad}); "
-                                 f"the last good checkpoint is kept at {self.checkpoint_path}")
+                raise self._not_finite(f"loss is not finite at epoch {epoch}, step {step}", terms,
+                                       "lower train.lr")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -101,6 +132,13 @@ class Trainer:
         out.update({f"fit_{k}": float(v) for k, v in fit.items()})
         return out
 
+    def _not_finite(self, what: str, terms: dict[str, Any], advice: str) -> KgrecError:
+        """One line: what blew up, each term's value, where the last good state is, what to do."""
+        values = ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
+        kept = f" and {self.run_dir / CHECKPOINT_DIR}" if self.run_dir is not None else ""
+        return KgrecError(f"{what} ({values}); training stopped, the last good state is kept in "
+                          f"{self.checkpoint_path}{kept}; {advice} or check the data")
+
     @torch.no_grad()
     def evaluate(self, split: str, epoch: int) -> dict[str, float]:
         self.model.eval()
@@ -112,43 +150,104 @@ class Trainer:
                         self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size)
 
     def state(self, epoch: int, valid: dict[str, float]) -> dict[str, Any]:
+        """What ``best.pt`` holds: the model and augmenter at the selected epoch."""
         return {"epoch": epoch, "valid": valid, "model": self.model.state_dict(),
                 "augmenter": self.augmenter.state_dict()}
 
-    def fit(self) -> TrainResult:
+    def resume_state(self, progress: Progress) -> dict[str, Any]:
+        """What an epoch checkpoint holds: everything needed to continue after ``progress.epoch``."""
+        return {"format": RESUME_FORMAT, "epoch": progress.epoch,
+                "model": self.model.state_dict(), "augmenter": self.augmenter.state_dict(),
+                "augmenter_train": self.augmenter.train_state(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "rng": rng_state(self.generator), "history": list(progress.history),
+                "best": {"score": progress.best_score, "epoch": progress.best_epoch,
+                         "valid": dict(progress.best_valid), "waited": progress.waited}}
+
+    def restore(self, state: dict[str, Any]) -> Progress:
+        """Load an epoch checkpoint (see :meth:`resume_state`) into the model, augmenter,
+        optimiser, scheduler and RNGs; returns where training stands."""
+        if state.get("format") != RESUME_FORMAT:
+            raise KgrecError(f"epoch checkpoint has format {state.get('format')!r}; this kgrec "
+                             f"resumes format {RESUME_FORMAT}")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.augmenter.load_state_dict(state["augmenter"])
+            self.augmenter.load_train_state(state["augmenter_train"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"], self.generator)
+            best = state["best"]
+            progress = Progress(epoch=int(state["epoch"]), best_score=float(best["score"]),
+                                best_epoch=int(best["epoch"]), best_valid=dict(best["valid"]),
+                                waited=int(best["waited"]), history=list(state["history"]))
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:  # damaged or foreign
+            detail = " ".join(str(exc).split())[:300]
+            where = self.run_dir / CHECKPOINT_DIR if self.run_dir is not None else "checkpoint"
+            raise KgrecError(f"{where}: the epoch checkpoint does not fit this run "
+                             f"({type(exc).__name__}: {detail}); cannot resume") from None
+        self._check_best(progress)
+        return progress
+
+    def _check_best(self, progress: Progress) -> None:
+        """Make ``best.pt`` agree with the checkpoint's bookkeeping after a crash.
+
+        Per epoch the epoch checkpoint is written before ``best.pt``; a crash between the two
+        leaves ``best.pt`` one selection behind, and then the checkpoint's own model state
+        (taken right after that epoch's validation) is the best state.
+        """
+        if progress.best_epoch == 0:
+            return
+        if progress.best_epoch == progress.epoch:
+            save_checkpoint(self.checkpoint_path, self.state(progress.epoch, progress.best_valid))
+            return
+        saved = load_checkpoint(self.checkpoint_path, self.device)
+        if int(saved.get("epoch", -1)) != progress.best_epoch:
+            raise KgrecError(f"{self.checkpoint_path} holds epoch {saved.get('epoch')}, but the "
+                             f"epoch checkpoint selected epoch {progress.best_epoch}; cannot resume")
+
+    def fit(self, resume: dict[str, Any] | None = None) -> TrainResult:
+        """Train (from scratch, or after the epoch checkpoint ``resume``), then test the best."""
         metric = self.cfg.select_metric
         if int(metric.split("@")[1]) not in self.eval_cfg.topk:
             raise KgrecError(f"train.select_metric {metric} needs its K in eval.topk {self.eval_cfg.topk}")
-        best_score, best_epoch, best_valid = -math.inf, 0, {}
-        history: list[dict[str, Any]] = []
-        waited = 0
-        stopped_early = False
-        bar = tqdm(range(1, self.cfg.epochs + 1), desc="training", disable=not self.progress)
+        progress = self.restore(resume) if resume is not None else Progress()
+        stopped_early = progress.waited >= self.cfg.patience
+        first = progress.epoch + 1 if not stopped_early else self.cfg.epochs + 1
+        bar = tqdm(range(first, self.cfg.epochs + 1), desc="training", disable=not self.progress,
+                   initial=progress.epoch, total=self.cfg.epochs)
         for epoch in bar:
             start = time.perf_counter()
             row: dict[str, Any] = {"epoch": epoch, **self.train_epoch(epoch)}
             row["train_seconds"] = time.perf_counter() - start
+            improved = False
             if epoch % self.cfg.eval_every == 0 or epoch == self.cfg.epochs:
                 start = time.perf_counter()
                 valid = self.evaluate("valid", epoch)
                 row["eval_seconds"] = time.perf_counter() - start
                 row.update({f"valid_{k}": v for k, v in valid.items()})
-                if valid[metric] > best_score:
-                    best_score, best_epoch, best_valid, waited = valid[metric], epoch, valid, 0
-                    save_checkpoint(self.checkpoint_path, self.state(epoch, valid))
+                if valid[metric] > progress.best_score:
+                    progress.best_score, progress.best_epoch, progress.best_valid = valid[metric], epoch, valid
+                    progress.waited, improved = 0, True
                 else:
-                    waited += 1
+                    progress.waited += 1
                 bar.set_postfix(loss=f"{row['loss']:.4f}", **{metric: f"{valid[metric]:.4f}"},
-                                best=best_epoch)
-            history.append(row)
+                                best=progress.best_epoch)
+            progress.epoch = epoch
+            progress.history.append(row)
+            if self.run_dir is not None:  # before best.pt: see _check_best
+                save_epoch_checkpoint(self.run_dir, epoch, self.resume_state(progress))
+            if improved:
+                save_checkpoint(self.checkpoint_path, self.state(epoch, progress.best_valid))
             if self.on_epoch is not None:
                 self.on_epoch(row)
-            if waited >= self.cfg.patience:
+            if progress.waited >= self.cfg.patience:
                 stopped_early = True
                 break
         bar.close()
         best = load_checkpoint(self.checkpoint_path, self.device)
         self.model.load_state_dict(best["model"])
         self.augmenter.load_state_dict(best["augmenter"])
-        test = self.evaluate("test", best_epoch)
-        return TrainResult(best_epoch, best_valid, test, history, stopped_early)
+        test = self.evaluate("test", progress.best_epoch)
+        return TrainResult(progress.best_epoch, progress.best_valid, test, progress.history,
+                           stopped_early)

@@ -45,13 +45,41 @@ def test_run_writes_a_complete_run_directory(capsys, tmp_path):
     assert metrics["valid"]["recall@20"] == pytest.approx(max(scores))
 
 
-def test_same_seed_same_metrics(capsys, tmp_path):
+def _augmenter_case(name: str):
+    from kgrec import registry
+
+    return pytest.param("lightgcn", "torch", name, id=f"lightgcn-torch-{name}",
+                        marks=pytest.mark.skipif(name not in registry.available("augmenter"),
+                                                 reason=f"augmenter {name!r} is not installed"))
+
+
+def _dgl_reason():
+    import torch
+
+    from kgrec.graph.ops import dgl_unavailable_reason
+
+    return dgl_unavailable_reason(torch.device("cpu"))
+
+
+@pytest.mark.parametrize("recommender,backend,augmenter", [
+    ("mf", "torch", "none"),
+    ("lightgcn", "torch", "none"),
+    pytest.param("lightgcn", "dgl", "none", id="lightgcn-dgl-none",
+                 marks=pytest.mark.skipif(_dgl_reason() is not None, reason=str(_dgl_reason()))),
+    *[_augmenter_case(name) for name in ("diffkg", "recdiff", "diffmm")],
+])
+def test_same_seed_same_metrics(capsys, tmp_path, recommender, backend, augmenter):
+    """Same seed, same backend, CPU: the run's metrics and its whole history are identical."""
     results = []
     for name in ("a", "b"):
-        code, _, err = invoke(capsys, "run", "-r", "mf", "--dataset", TINY, "--epochs", "3",
-                              "--quiet", "--out", str(tmp_path / name), "--backend", "torch")
+        code, _, err = invoke(capsys, "run", "-r", recommender, "-a", augmenter, "--dataset", TINY,
+                              "--epochs", "2", "--quiet", "--out", str(tmp_path / name),
+                              "--backend", backend, "--device", "cpu", "--set", "train.batch_size=128")
         assert code == 0, err
-        results.append(json.loads((tmp_path / name / "metrics.json").read_text())["test"])
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        rows = [{k: v for k, v in row.items() if not k.endswith("_seconds")}
+                for row in csv.DictReader((tmp_path / name / "history.csv").open())]
+        results.append((metrics["test"], metrics["valid"], rows))
     assert results[0] == results[1]
 
 

@@ -48,8 +48,10 @@ def test_round_trip_item_entities_and_relation_names(tmp_path):
     data = small()
     item_entity = np.full(data.num_items, -1)
     item_entity[::2] = np.arange(0, data.num_items, 2) + 100
-    kg = KnowledgeGraph(data.kg.heads, data.kg.relations, data.kg.tails, data.kg.num_entities + 200,
-                        data.kg.num_relations, item_entity, tuple(f"r{k}" for k in range(data.kg.num_relations)))
+    # one triple from an item's entity, so the KG links to the items (else loading refuses it)
+    kg = KnowledgeGraph(np.append(data.kg.heads, 100), np.append(data.kg.relations, 0),
+                        np.append(data.kg.tails, 0), data.kg.num_entities + 200, data.kg.num_relations,
+                        item_entity, tuple(f"r{k}" for k in range(data.kg.num_relations)))
     data = data.replace(kg=kg)
     save_kgrec_dir(data, tmp_path / "ds")
     assert (tmp_path / "ds" / "item_entities.tsv").exists()

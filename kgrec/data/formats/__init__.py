@@ -19,6 +19,12 @@ from kgrec.data.recdata import RecData
 _BUILTIN = (
     "kgrec_dir",
     "lastfm_hetrec",
+    "recdiff",
+    "filmtrust",
+    "diffkg",
+    "diffmm",
+    "mmrec",  # before recbole: a .inter with <modality>_feat.npy beside it
+    "recbole",
 )
 
 

@@ -137,8 +137,10 @@ def _kg(root: Path, meta: Mapping[str, Any], I: int) -> KnowledgeGraph:
     names = meta.get("relation_names")
     if names is not None and (len(names) != R or not all(isinstance(n, str) for n in names)):
         raise DataError(root / MANIFEST, f"kg.relation_names must list {R} names")
-    return KnowledgeGraph(h, r, t, num_entities=E, num_relations=R, item_entity=item_entity,
-                          relation_names=tuple(names) if names is not None else None)
+    kg = KnowledgeGraph(h, r, t, num_entities=E, num_relations=R, item_entity=item_entity,
+                        relation_names=tuple(names) if names is not None else None)
+    checks.check_kg_links(path, kg)
+    return kg
 
 
 def _features(path: Path, num_items: int) -> np.ndarray:

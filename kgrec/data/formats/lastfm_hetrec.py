@@ -6,9 +6,13 @@ line order is the item index, 0..3845 on the real data). Interactions are restri
 artists of that index, the KGCN convention, and users are renumbered 0.. in sorted order of
 their original id. On the real files: 1,872 users, 3,846 items, 21,173 interactions.
 
-The KG (``kg.txt``) and friendships (``user_friends.dat``) are not loaded yet; :class:`_Ids`
-keeps the original user and artist ids so that adding them is a matter of mapping their ids
-through it in :func:`_side_data`.
+Optional side files: ``kg.txt`` (``head<TAB>relation_name<TAB>tail``, Satori entity ids;
+relation names become ids 0..R-1 in sorted name order) and ``user_friends.dat``
+(``userID<TAB>friendID``, no header). Item ``i``'s entity is line ``i`` of the item index (on
+the real data entity ``i`` itself: items are the first entities, as KG-aware papers assume);
+the entity count is one more than the largest id in either file. Friends are mapped through
+the interactions' user map; a friendship naming a user without interactions is dropped. On
+the real files: 9,366 entities, 60 relations, 15,518 triples; 25,434 friendship rows.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import numpy as np
 from kgrec.config import SplitConfig
 from kgrec.data import checks
 from kgrec.data.formats import DatasetFormat
-from kgrec.data.recdata import RecData
+from kgrec.data.recdata import KnowledgeGraph, RecData, SocialGraph
 from kgrec.data.split import split_per_user
-from kgrec.data.tables import read_int_table
+from kgrec.data.tables import read_int_table, read_token_table
 from kgrec.errors import DataError
 
 USER_ARTISTS = "user_artists.dat"
@@ -90,10 +94,59 @@ def _interactions(root: Path, artist_ids: np.ndarray) -> tuple[np.ndarray, np.nd
     return checks.drop_duplicate_pairs(path, users, items)
 
 
+def _row_line(path: Path, row: int) -> int:
+    """1-based line of the ``row``-th non-blank line (failure path only: to name a bad line)."""
+    seen = -1
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            seen += bool(line.strip())
+            if seen == row:
+                return number
+    return number
+
+
+def _entity_column(path: Path, tokens: np.ndarray, column: int) -> np.ndarray:
+    """A column of entity-id tokens as int64, or a DataError naming the first bad line."""
+    ok = np.char.isdigit(tokens)
+    if not ok.all():
+        row = int(np.argmax(~ok))
+        raise DataError(path, f"column {column}: {tokens[row]!r} is not an entity id (a "
+                              "non-negative integer)", line=_row_line(path, row))
+    return tokens.astype(np.int64)
+
+
+def _kg(path: Path, item_entities: np.ndarray) -> KnowledgeGraph:
+    head_tokens, relation_tokens, tail_tokens = read_token_table(path, 3)
+    heads = _entity_column(path, head_tokens, 1)
+    tails = _entity_column(path, tail_tokens, 3)
+    names, relations = np.unique(relation_tokens, return_inverse=True)
+    heads, relations, tails = checks.drop_duplicate_triples(path, heads, relations.astype(np.int64), tails)
+    num_entities = int(max(heads.max(), tails.max(), item_entities.max())) + 1
+    kg = KnowledgeGraph(heads, relations, tails, num_entities=num_entities,
+                        num_relations=len(names), item_entity=item_entities.astype(np.int64),
+                        relation_names=tuple(str(n) for n in names))
+    checks.check_kg_links(path, kg)
+    return kg
+
+
+def _friends(path: Path, ids: _Ids) -> SocialGraph:
+    rows = read_int_table(path, 2, header="auto")
+    src, src_known = ids.users(rows[:, 0])
+    dst, dst_known = ids.users(rows[:, 1])
+    known = src_known & dst_known
+    src, dst = checks.drop_self_loops(path, src[known], dst[known])
+    src, dst = checks.drop_duplicate_pairs(path, src, dst, what="friendship")
+    return SocialGraph(src.astype(np.int64), dst.astype(np.int64))
+
+
 def _side_data(root: Path, ids: _Ids) -> dict[str, Any]:
-    """KG and social graph: later issues fill this in (kg.txt via read_token_table with entity
-    ids mapped through ``ids.entity_ids``; user_friends.dat through ``ids.users``)."""
-    return {}
+    """The KG and the friendship graph, each when its file is there."""
+    out: dict[str, Any] = {}
+    if (root / KG).is_file():
+        out["kg"] = _kg(root / KG, ids.entity_ids)
+    if (root / FRIENDS).is_file():
+        out["social"] = _friends(root / FRIENDS, ids)
+    return out
 
 
 def load_lastfm_hetrec(path: str | Path, split_config: SplitConfig | None = None) -> RecData:
@@ -114,7 +167,8 @@ def load_lastfm_hetrec(path: str | Path, split_config: SplitConfig | None = None
 
 FORMAT = DatasetFormat(
     name="lastfm_hetrec",
-    expects=f"{USER_ARTISTS} (userID artistID weight) + {ITEM_INDEX} (artistID entity)",
+    expects=f"{USER_ARTISTS} (userID artistID weight) + {ITEM_INDEX} (artistID entity), "
+            f"optional {KG} (head relation tail) and {FRIENDS} (userID friendID)",
     detect=detect,
     load=load_lastfm_hetrec,
 )

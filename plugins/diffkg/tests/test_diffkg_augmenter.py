@@ -1,0 +1,161 @@
+"""DiffKG's hooks around a backbone, and short end-to-end runs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kgrec import MissingDataError
+from kgrec.config import build
+from kgrec.testing import tiny_context, tiny_data, tiny_model, tiny_run, tiny_setup
+from kgrec.train.checkpoint import load_checkpoint
+from kgrec_diffkg import DiffKG, DiffKGConfig
+
+
+def make(recommender="lightgcn", data=None, **options):
+    setup = tiny_setup(data)
+    model = tiny_model(recommender, setup)
+    aug = DiffKG(build(DiffKGConfig, options, "diffkg"), setup)
+    aug.bind(model)
+    return setup, model, aug
+
+
+def kg_pairs(aug):
+    return dict(zip(zip(aug.index.heads.tolist(), aug.index.tails.tolist()), aug.index.relations.tolist()))
+
+
+def test_param_groups_are_the_kg_encoder_and_never_the_denoiser():
+    _, _, aug = make()
+    grouped = {id(p) for g in aug.param_groups() for p in g["params"]}
+    assert grouped == {id(p) for p in aug.encoder.parameters()}
+    denoiser = list(aug.generator.denoiser.parameters())
+    assert denoiser and not grouped & {id(p) for p in denoiser}
+    assert not any(k.startswith("generator") for k in aug.state_dict())  # best.pt stays small
+
+
+@pytest.mark.parametrize("recommender", ["lightgcn", "mf"])
+def test_transform_feeds_kg_encoder_rows_as_item_inputs(recommender):
+    setup, model, aug = make(recommender)
+    aug.eval()
+    ctx = tiny_context(model, training=False)
+    view = aug.transform(model.view(), ctx)
+    entities = aug.encoder(setup.ops, aug.original)
+    torch.testing.assert_close(view.items, entities[aug.item_entity])
+    assert view.users is model.view().users
+    emb = model.encode(view)
+    (emb.items.sum() + emb.users.sum()).backward()
+    assert aug.encoder.entity.grad is not None and model.item_emb.weight.grad is None
+
+
+def test_items_without_an_entity_keep_the_backbone_embedding():
+    data = tiny_data()
+    item_entity = data.kg.item_entity.copy()
+    item_entity[:7] = -1
+    data = data.replace(kg=data.kg.__class__(**{**data.kg.__dict__, "item_entity": item_entity}))
+    setup, model, aug = make(data=data)
+    view = aug.transform(model.view(), tiny_context(model))
+    assert torch.equal(view.items[:7], model.item_emb.weight[:7])
+    assert not torch.equal(view.items[7:], model.item_emb.weight[7:])
+
+
+def test_fit_epoch_rebuilds_a_kg_of_original_pairs():
+    _, model, aug = make(batch=16, keep_rate=1.0)
+    stats = aug.fit_epoch(tiny_context(model))
+    assert {"elbo", "ckgc", "kg_edges"} <= set(stats) and all(np.isfinite(list(stats.values())))
+    g = aug.generated
+    truth = kg_pairs(aug)
+    assert g.num_edges > 0 and g is not aug.original
+    assert all(truth.get((h, t)) == r for h, t, r in zip(g.dst.tolist(), g.src.tolist(), g.etype.tolist()))
+    # the rebuilt KG is state: a fresh augmenter loading the state_dict encodes the same items
+    _, _, fresh = make(batch=16, keep_rate=1.0)
+    fresh.load_state_dict(aug.state_dict())
+    assert torch.equal(fresh.generated.src, g.src) and torch.equal(fresh.generated.etype, g.etype)
+    aug.eval(), fresh.eval()
+    ctx = tiny_context(model, training=False)
+    torch.testing.assert_close(fresh.transform(model.view(), ctx).items, aug.transform(model.view(), ctx).items)
+
+
+def test_diffuse_every_skips_the_denoiser_but_redraws_the_dropout():
+    _, model, aug = make(batch=16, keep_rate=0.5, diffuse_every=3)
+    phases, edges = [], []
+    for epoch in range(1, 6):
+        stats = aug.fit_epoch(tiny_context(model, epoch=epoch, seed=epoch))
+        phases.append("elbo" in stats)
+        edges.append(aug.generated.dst.tolist())
+    assert phases == [True, False, False, True, False]
+    assert edges[1] != edges[2]  # a fresh keep-rate draw from the same candidates
+
+
+def test_ablations_switch_the_generator():
+    _, model, aug = make(kg_view="original")
+    assert aug.generator is None and aug.fit_epoch(tiny_context(model)) == {}
+    assert aug.generated is aug.original
+    _, model, aug = make(kg_view="dropout", keep_rate=0.5)
+    stats = aug.fit_epoch(tiny_context(model))
+    assert aug.generator is None and 0 < stats["kg_edges"] < aug.original.num_edges
+    _, model, aug = make(ckgc=False)
+    assert "ckgc" not in aug.fit_epoch(tiny_context(model))
+    _, model, aug = make(contrast=False, cl_pattern=1)  # the generated KG would reach nothing
+    assert aug.generator is None
+    assert aug.loss(None, None, tiny_context(model)) == {}
+
+
+def test_contrast_uses_the_other_view():
+    _, model, aug = make(ssl_reg=1.0)
+    ctx = tiny_context(model)
+    aug.fit_epoch(ctx)
+    from kgrec import Batch
+
+    batch = Batch(torch.arange(8), torch.arange(8), torch.arange(8, 16))
+    emb = model.encode(aug.transform(model.view(), ctx))
+    terms = aug.loss(emb, batch, ctx)
+    assert set(terms) == {"contrast"} and terms["contrast"] > 0
+    terms["contrast"].backward()
+    assert aug.encoder.entity.grad.abs().sum() > 0
+
+
+def test_lastfm_preset():
+    from kgrec import registry
+    from kgrec.config import resolve_run_config
+
+    cfg = resolve_run_config({"augmenter": "diffkg", "recommender": "mf", "preset": "lastfm"},
+                             registry.load("recommender", "mf"), registry.load("augmenter", "diffkg"))
+    aug = cfg.augmenter_config
+    assert (aug.layer_num_kg, aug.res_lambda, aug.triplet_num, aug.cl_pattern, aug.keep_rate,
+            aug.e_loss, aug.mess_dropout) == (2, 0.0, -1, 1, 0.1, 0.01, 0.2)
+    assert cfg.recommender_config.reg == 1e-5
+
+
+def test_bad_options_are_config_errors():
+    from kgrec import ConfigError
+
+    with pytest.raises(ConfigError, match="cl_pattern"):
+        build(DiffKGConfig, {"cl_pattern": 2}, "diffkg")
+    with pytest.raises(ConfigError, match="kg_view"):
+        build(DiffKGConfig, {"kg_view": "magic"}, "diffkg")
+
+
+@pytest.mark.parametrize("recommender,options", [("mf", {}), ("lightgcn", {"cl_pattern": 1, "batch": 20})])
+def test_end_to_end_restores_the_best_epochs_kg(tmp_path, recommender, options):
+    out = tiny_run("diffkg", recommender, tmp_path / "run", epochs=3,
+                   options={"diffkg": {"batch": 32, **options}})
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert all(np.isfinite(v) for v in metrics["test"].values()) and metrics["test"]["recall@20"] > 0
+    best = load_checkpoint(tmp_path / "run" / "best.pt", torch.device("cpu"))
+    saved = best["augmenter"]["_extra_state"]
+    assert saved["src"].shape == saved["etype"].shape
+    history = out.result.history
+    assert all("contrast" in row and "fit_elbo" in row for row in history)
+
+
+def test_runs_are_deterministic(tmp_path):
+    a = tiny_run("diffkg", "lightgcn", tmp_path / "a", epochs=2, options={"diffkg": {"batch": 32}})
+    b = tiny_run("diffkg", "lightgcn", tmp_path / "b", epochs=2, options={"diffkg": {"batch": 32}})
+    assert a.result.test == b.result.test
+    assert [r["loss"] for r in a.result.history] == [r["loss"] for r in b.result.history]
+
+
+def test_needs_a_kg(tmp_path):
+    with pytest.raises(MissingDataError, match="diffkg.*knowledge graph"):
+        tiny_run("diffkg", "lightgcn", tmp_path / "run", data=tiny_data(triples_per_item=0))

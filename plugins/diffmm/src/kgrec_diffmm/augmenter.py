@@ -1,0 +1,159 @@
+"""DiffMM (Jiang et al., ACM MM 2024) as a kgrec augmenter: multi-modal graph diffusion.
+
+How the reference's one model maps onto the seam (see ``interfaces.py``):
+
+- ``fit_epoch``: train one denoiser per modality over users' interaction rows (diffusion
+  loss + ``e_loss`` x modality alignment, own Adam), then rebuild each modality's user-item
+  graph from the denoised rows (top ``rebuild_k`` items per user, normalised, dropped out).
+- ``transform``: the backbone's input becomes the fused modal embedding ``M`` built from its
+  own id tables (``view.users`` / ``view.items``) and the projected modality features.
+- ``refine``: add ``ris_lambda * normalise(M)`` to the backbone's output.
+- ``loss``: cross-modal InfoNCE over per-modality views encoded by the backbone
+  (``ctx.encode``), pairwise (``cl_method 0``) or against the main embedding (``1``).
+
+The rebuilt graphs are needed at test time, so they travel in the module's extra state and
+the validation-selected checkpoint restores them.
+
+Reference code: ``HKUDS/DiffMM`` (``Main.py``, ``Model.py``, ``Params.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from kgrec import (Batch, Context, Embeddings, Graph, GraphAugmenter, PluginError, Recommender,
+                   Setup, View)
+
+from kgrec_diffmm.config import PRESETS, DiffMMConfig
+from kgrec_diffmm.encoder import contrast_loss, fused_embedding, view_inputs
+from kgrec_diffmm.features import Modalities
+from kgrec_diffmm.generator import ModalityDiffusion
+from kgrec_diffmm.rebuild import InteractionRows, modality_graph
+
+
+class DiffMM(GraphAugmenter):
+    """Multi-modal graph diffusion around any backbone; modalities come from the data."""
+
+    Config = DiffMMConfig
+    requires = frozenset({"modalities"})
+    presets = PRESETS
+
+    def __init__(self, config: DiffMMConfig, setup: Setup):
+        super().__init__(config, setup)
+        data = setup.data
+        self.num_users, self.num_items = data.num_users, data.num_items
+        self.modalities = Modalities(data.modalities, setup.embedding_dim, config.trans, setup.device)
+        self.names = self.modalities.names
+        # DiffMM's own main graph, as its reference builds it: D^-1/2 (A + I) D^-1/2.
+        self.main_graph = modality_graph(setup.train_users, setup.train_items,
+                                         self.num_users, self.num_items)
+        self.rows = InteractionRows(setup.train_users, setup.train_items,
+                                    self.num_users, self.num_items)
+        self.denoising = (ModalityDiffusion(
+            self.names, self.num_items, config.diffusion_config(), config.dims, config.d_emb_size,
+            config.norm, config.lr, setup.device) if config.diffusion else None)
+        # Until the first rebuild, and always without diffusion, the original graph stands in.
+        self.graphs: dict[str, Graph] = {name: self.main_graph for name in self.names}
+        self._fused: Tensor | None = None
+        if config.contrast and config.cl_method == 0 and len(self.names) < 2:
+            warnings.warn("diffmm: cl_method 0 contrasts modality pairs, and this dataset has one "
+                          "modality, so there is no contrastive loss", stacklevel=2)
+
+    def bind(self, model: Recommender) -> None:
+        if model.embedding_dim != self.setup_info.embedding_dim:
+            raise PluginError(f"diffmm projects features to {self.setup_info.embedding_dim} dims but "
+                              f"the backbone's embeddings have {model.embedding_dim}")
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Projections and fusion weights train with the backbone; the denoisers do not."""
+        return [{"params": list(self.modalities.parameters())}]
+
+    # ----------------------------------------------------------------- per epoch
+
+    def fit_epoch(self, ctx: Context) -> dict[str, float]:
+        if self.denoising is None:
+            return {}
+        cfg = self.config
+        with torch.no_grad():
+            features = {name: self.modalities.project(name) for name in self.names}
+            item_emb = ctx.base_view().items.detach()
+        e_loss = cfg.e_loss if cfg.alignment else 0.0
+        stats = self.denoising.train_epoch(self.rows, features, item_emb, e_loss,
+                                           cfg.batch_size, ctx.generator)
+        self.graphs = self.denoising.rebuild(self.rows, cfg.rebuild_k, cfg.keep_rate,
+                                             cfg.batch_size, ctx.generator)
+        stats["modal_edges"] = sum(g.num_edges for g in self.graphs.values()) / len(self.graphs)
+        return stats
+
+    # ----------------------------------------------------------------- per step
+
+    def _features(self) -> dict[str, Tensor]:
+        return {name: self.modalities.project(name) for name in self.names}
+
+    def transform(self, view: View, ctx: Context) -> View:
+        fused = fused_embedding(ctx.ops, self.main_graph, self.graphs, view.users, view.items,
+                                self._features(), self.modalities.weights(),
+                                self.config.ris_adj_lambda)
+        self._fused = fused
+        return view.replace(users=fused[:self.num_users], items=fused[self.num_users:])
+
+    def refine(self, emb: Embeddings, ctx: Context) -> Embeddings:
+        fused, self._fused = self._fused, None
+        if fused is None or self.config.ris_lambda == 0:
+            return emb
+        residual = self.config.ris_lambda * F.normalize(fused, dim=1)
+        return Embeddings(emb.users + residual[:self.num_users], emb.items + residual[self.num_users:])
+
+    def modality_views(self, ctx: Context) -> list[Embeddings]:
+        """Each modality's contrastive view, encoded by the backbone (any backbone)."""
+        base = ctx.base_view()
+        views = []
+        for name, feats in self._features().items():
+            graph = self.graphs[name]
+            if self.config.cl_view == "reference":
+                h = view_inputs(ctx.ops, graph, base.users, feats)
+                view = base.replace(users=h[:self.num_users], items=h[self.num_users:])
+            else:
+                view = View(graph, base.users, F.normalize(feats, dim=1))
+            views.append(ctx.encode(view))
+        return views
+
+    def loss(self, emb: Embeddings, batch: Batch, ctx: Context) -> dict[str, Tensor]:
+        cfg = self.config
+        if not cfg.contrast or cfg.ssl_reg == 0:
+            return {}
+        views = self.modality_views(ctx)
+        if cfg.cl_method == 1:
+            pairs = [(emb, view) for view in views]
+        else:
+            pairs = list(itertools.combinations(views, 2))
+        if not pairs:
+            return {}
+        total = sum(contrast_loss(a.users, b.users, batch.users, cfg.temp)
+                    + contrast_loss(a.items, b.items, batch.pos_items, cfg.temp) for a, b in pairs)
+        return {"contrast": cfg.ssl_reg * total}
+
+    # ----------------------------------------------------------------- checkpointing
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The rebuilt modality graphs (absent = the original graph), for the checkpoint."""
+        return {name: {"src": g.src, "dst": g.dst, "weight": g.weight}
+                for name, g in self.graphs.items() if g is not self.main_graph}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        unknown = set(state) - set(self.names)
+        if unknown:
+            raise PluginError(f"diffmm checkpoint has graphs for modalities {sorted(unknown)} "
+                              f"that this dataset lacks (it has {self.names})")
+        device = self.main_graph.device
+        n = self.num_users + self.num_items
+        self.graphs = {name: self.main_graph for name in self.names}
+        for name, parts in state.items():
+            self.graphs[name] = Graph(parts["src"].to(device), parts["dst"].to(device), n, n,
+                                      parts["weight"].to(device))

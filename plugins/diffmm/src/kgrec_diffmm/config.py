@@ -1,0 +1,115 @@
+"""DiffMM's hyper-parameters, with the reference repository's defaults, and its named presets.
+
+Reference code: ``HKUDS/DiffMM`` ``Params.py`` (defaults) and ``README.md`` (per-dataset
+command lines). Names follow the reference where they are one word; ``keepRate`` is
+``keep_rate`` here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kgrec import ConfigError
+from kgrec.diffusion import DiffusionConfig
+
+
+@dataclass
+class DiffMMConfig:
+    """Options of the ``diffmm`` augmenter (``--set diffmm.<field>=value``)."""
+
+    trans: int = 0
+    """Feature projection: 0 = features @ W then LeakyReLU(0.2) (reference default), 1 = Linear."""
+    ssl_reg: float = 1e-2
+    """Weight of the cross-modal contrastive loss."""
+    temp: float = 0.5
+    """Temperature of the contrastive loss."""
+    cl_method: int = 0
+    """Contrast pairs: 0 = modality views pairwise, 1 = each modality view vs the main embedding."""
+    cl_view: Literal["reference", "modal"] = "reference"
+    """Modality view for the contrast: ``reference`` = one hop of [users; features] over the
+    modality graph, then the backbone over the main graph (forward_cl_MM); ``modal`` = the
+    backbone run on the modality graph itself."""
+    keep_rate: float = 0.5
+    """Share of a rebuilt modality graph's edges kept (kept weights are divided by it)."""
+    rebuild_k: int = 1
+    """Items kept per user from each denoised row when rebuilding a modality graph."""
+    e_loss: float = 0.1
+    """Weight of the modality-aware alignment loss in each denoiser's objective."""
+    ris_lambda: float = 0.5
+    """Weight of the normalised fused modal embedding added to the backbone's output."""
+    ris_adj_lambda: float = 0.2
+    """Weight of the [users; items] propagation over each modality graph in the fused input."""
+    lr: float = 1e-3
+    """Adam learning rate of the denoisers (the reference reuses its main --lr)."""
+    batch_size: int = 1024
+    """Users per denoiser step and per rebuild chunk (the reference reuses its --batch)."""
+    dims: tuple[int, ...] = (1000,)
+    """Hidden sizes of each denoiser (I -> dims -> I)."""
+    d_emb_size: int = 10
+    """Size of the denoiser's timestep embedding."""
+    norm: bool = False
+    """L2-normalise the denoiser's input rows."""
+    steps: int = 5
+    """Diffusion steps T."""
+    noise_scale: float = 0.1
+    """Scale of the linear-variance noise schedule."""
+    noise_min: float = 1e-4
+    """Lower bound of the noise schedule (before noise_scale)."""
+    noise_max: float = 0.02
+    """Upper bound of the noise schedule (before noise_scale)."""
+    sampling_steps: int = 0
+    """Rebuild starts the reverse chain from q(x_s | x_0) at this step; 0 = from x_0."""
+    sampling_noise: bool = False
+    """Add posterior noise in the reverse chain."""
+    diffusion: bool = True
+    """Ablation switch. False: no denoisers; the original graph stands in for every modality graph."""
+    alignment: bool = True
+    """Ablation switch. False: denoisers train on the diffusion loss alone (as e_loss = 0)."""
+    contrast: bool = True
+    """Ablation switch. False: no cross-modal contrastive loss (as ssl_reg = 0)."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.trans in (0, 1), "diffmm.trans must be 0 (matrix + LeakyReLU) or 1 (Linear)"),
+            (self.cl_method in (0, 1), "diffmm.cl_method must be 0 (pairwise) or 1 (vs main)"),
+            (self.ssl_reg >= 0 and self.e_loss >= 0, "diffmm.ssl_reg and diffmm.e_loss must be >= 0"),
+            (self.temp > 0, "diffmm.temp must be > 0"),
+            (0 < self.keep_rate <= 1, "diffmm.keep_rate must be in (0, 1]"),
+            (self.rebuild_k >= 1, "diffmm.rebuild_k must be >= 1"),
+            (self.lr > 0 and self.batch_size >= 1, "diffmm.lr must be > 0 and batch_size >= 1"),
+            (len(self.dims) >= 1 and min(self.dims) >= 1, "diffmm.dims must list positive sizes"),
+            (self.d_emb_size >= 1, "diffmm.d_emb_size must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        try:
+            self.diffusion_config()
+        except ValueError as exc:
+            raise ConfigError(f"diffmm: {exc}") from None
+
+    def diffusion_config(self) -> DiffusionConfig:
+        """The shared diffusion core's settings (DiffMM: linear-var, beta_0 fixed, reweighted)."""
+        return DiffusionConfig(steps=self.steps, noise_scale=self.noise_scale,
+                               noise_min=self.noise_min, noise_max=self.noise_max,
+                               schedule="linear-var", beta_fixed=True, reweight=True,
+                               sampling_steps=self.sampling_steps,
+                               sampling_noise=self.sampling_noise)
+
+
+PRESETS = {
+    # README: python Main.py --data tiktok --reg 1e-4 --ssl_reg 1e-2 --epoch 50 --trans 1
+    #         --e_loss 0.1 --cl_method 1
+    "tiktok": {"augmenter": {"ssl_reg": 1e-2, "trans": 1, "e_loss": 0.1, "cl_method": 1},
+               "recommender": {"reg": 1e-4}, "train": {"epochs": 50}},
+    # README: python Main.py --data baby --reg 1e-5 --ssl_reg 1e-1 --keepRate 1 --e_loss 0.01
+    "baby": {"augmenter": {"ssl_reg": 1e-1, "keep_rate": 1.0, "e_loss": 0.01},
+             "recommender": {"reg": 1e-5}, "train": {"epochs": 50}},
+    # README: python Main.py --data sports --reg 1e-6 --ssl_reg 1e-2 --temp 0.1 --ris_lambda 0.1
+    #         --e_loss 0.5 --keepRate 1 --trans 1
+    "sports": {"augmenter": {"ssl_reg": 1e-2, "temp": 0.1, "ris_lambda": 0.1, "e_loss": 0.5,
+                             "keep_rate": 1.0, "trans": 1},
+               "recommender": {"reg": 1e-6}, "train": {"epochs": 50}},
+}
+"""Per-dataset settings from the reference README (unlisted options keep the defaults)."""
