@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: click's usage errors and kgrec's own errors become one line, exit 2."""
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
-        cli.main(args=argv, standalone_mode=False)
+        code = cli.main(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(n) returns n in this mode
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(130)
