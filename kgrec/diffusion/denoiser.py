@@ -32,6 +32,8 @@ class Denoiser(nn.Module):
     def __init__(self, size: int, hidden: list[int] | tuple[int, ...] = (1000,), time_dim: int = 10,
                  normalize_input: bool = False, dropout: float = 0.5):
         super().__init__()
+        self.size = size
+        self.hidden = tuple(hidden)
         self.time_dim = time_dim
         self.normalize_input = normalize_input
         self.time_layer = nn.Linear(time_dim, time_dim)
@@ -41,6 +43,18 @@ class Denoiser(nn.Module):
         for layer in [self.time_layer, *self.layers]:
             nn.init.xavier_normal_(layer.weight)
             nn.init.normal_(layer.bias, 0.0, 0.001)
+
+    def row_bytes(self, training: bool) -> int:
+        """Peak float32 bytes one input row costs, for :func:`kgrec.train.memory.fit_batch_size`.
+
+        Training keeps about eight ``size``-wide tensors per row alive (x_0, noise, x_t, its
+        normalised and dropped-out copies, the output, the loss's difference and the gradient)
+        and each hidden layer's activation and gradient; sampling without gradients about four
+        (x_0 or x_t, the output, the posterior mean, the noise). A deliberate over-estimate: the
+        guard should refuse a batch a little early rather than let the OOM killer end the run.
+        """
+        wide, per_hidden = (8, 3) if training else (4, 1)
+        return 4 * (wide * (self.size + self.time_dim) + per_hidden * sum(self.hidden))
 
     def forward(self, x_t: Tensor, t: Tensor) -> Tensor:
         temb = self.time_layer(timestep_embedding(t, self.time_dim))

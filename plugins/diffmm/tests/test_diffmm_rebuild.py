@@ -92,3 +92,27 @@ def test_alignment_switch(make):
     built = make(alignment=False)
     stats = built.aug.fit_epoch(built.ctx)
     assert "diffusion_image" in stats and not any(k.startswith("align_") for k in stats)
+
+
+def test_rebuild_shrinks_to_the_free_memory_with_the_same_graphs(make, monkeypatch):
+    import kgrec.train.memory as memory
+
+    built = make(rebuild_k=2, keep_rate=1.0)
+    aug = built.aug
+    ample = aug.denoising.rebuild(aug.rows, 2, 1.0, 64, torch.Generator().manual_seed(0))
+    one_row = max(d.row_bytes(training=False) for d in aug.denoising.denoisers.values())
+    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 2 * 5 * one_row)
+    with pytest.warns(memory.MemoryWarning, match="diffmm.batch_size"):
+        tight = aug.denoising.rebuild(aug.rows, 2, 1.0, 64, torch.Generator().manual_seed(0))
+    for name, graph in ample.items():  # 5 users per block instead of 64: the same graphs
+        assert torch.equal(graph.src, tight[name].src) and torch.equal(graph.dst, tight[name].dst)
+
+
+def test_denoiser_training_refuses_a_batch_that_does_not_fit(make, monkeypatch):
+    import kgrec.train.memory as memory
+    from kgrec.errors import KgrecError
+
+    built = make()
+    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 10_000)
+    with pytest.raises(KgrecError, match="lower diffmm.batch_size"):
+        built.aug.fit_epoch(built.ctx)

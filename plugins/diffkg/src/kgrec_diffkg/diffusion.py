@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from kgrec.diffusion import Denoiser, DiffusionConfig, GaussianDiffusion
+from kgrec.train.memory import fit_batch_size
 from kgrec_diffkg.config import DiffKGConfig
 from kgrec_diffkg.kg import KGIndex, segments
 
@@ -104,11 +105,15 @@ class RowDiffusion:
         cfg = self.config
         self.denoiser.train()
         n = self.rows.num_rows
+        # The batch sets the number of denoiser steps, so one that does not fit is refused
+        # (naming the setting) rather than shrunk.
+        batch = fit_batch_size(n, self.denoiser.row_bytes(training=True), cfg.batch,
+                               device=targets.device, setting="diffkg.batch", shrink=False)
         order = torch.randperm(n, generator=generator).to(targets.device)
         sums = {"elbo": 0.0, "ckgc": 0.0}
         batches = 0
-        for start in range(0, n, cfg.batch):
-            rows = order[start:start + cfg.batch]
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
             elbo, x0_hat = self.diffusion.training_loss(self.denoiser, self.rows.dense(rows))
             elbo = elbo.mean() * self.mse_scale
             loss = elbo
@@ -132,9 +137,13 @@ class RowDiffusion:
         self.denoiser.eval()
         k = min(k, self.rows.num_columns)
         device = self.rows.items.device
+        # Rows are denoised independently, so smaller blocks give the same pairs (with
+        # sampling noise on, pairs from the same distribution).
+        batch = fit_batch_size(self.rows.num_rows, self.denoiser.row_bytes(training=False),
+                               self.config.batch, device=device, setting="diffkg.batch")
         heads, tails = [], []
-        for start in range(0, self.rows.num_rows, self.config.batch):
-            rows = torch.arange(start, min(start + self.config.batch, self.rows.num_rows), device=device)
+        for start in range(0, self.rows.num_rows, batch):
+            rows = torch.arange(start, min(start + batch, self.rows.num_rows), device=device)
             x_hat = self.diffusion.sample(self.denoiser, self.rows.dense(rows))
             best = torch.topk(x_hat, k, dim=1).indices
             heads.append(self.rows.entities[rows].repeat_interleave(k))

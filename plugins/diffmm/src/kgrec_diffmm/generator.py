@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from kgrec import Graph
 from kgrec.diffusion import Denoiser, DiffusionConfig, GaussianDiffusion
+from kgrec.train.memory import fit_batch_size
 
 from kgrec_diffmm.rebuild import InteractionRows, rebuild_graph, top_k_items
 
@@ -52,6 +53,11 @@ class ModalityDiffusion(nn.Module):
         device = item_emb.device
         order = torch.randperm(rows.num_users, generator=generator).to(device)
         sums = {f"{kind}_{name}": 0.0 for name in self.names for kind in ("diffusion", "align")}
+        # Every modality's graph is alive until the summed loss's backward; the batch sets the
+        # number of Adam steps, so one that does not fit is refused rather than shrunk.
+        row_bytes = sum(self.denoisers[name].row_bytes(training=True) for name in self.names)
+        batch_size = fit_batch_size(rows.num_users, row_bytes, batch_size, device=device,
+                                    setting="diffmm.batch_size", shrink=False)
         batches = 0
         for start in range(0, rows.num_users, batch_size):  # a loop over batches, not users
             x0 = rows.dense(order[start:start + batch_size])
@@ -84,6 +90,11 @@ class ModalityDiffusion(nn.Module):
         device = rows.indices.device
         users = torch.arange(rows.num_users, device=device)
         tops: dict[str, list[Tensor]] = {name: [] for name in self.names}
+        # Users are denoised independently (one modality at a time), so smaller blocks give the
+        # same rows (with sampling noise on, rows from the same distribution).
+        row_bytes = max(self.denoisers[name].row_bytes(training=False) for name in self.names)
+        batch_size = fit_batch_size(rows.num_users, row_bytes, batch_size, device=device,
+                                    setting="diffmm.batch_size")
         for start in range(0, rows.num_users, batch_size):
             x0 = rows.dense(users[start:start + batch_size])
             for name in self.names:
