@@ -212,3 +212,46 @@ def to_coo(path: PathLike, matrix, what: str = "matrix"):
             raise DataError(path, f"malformed sparse {what} (axis {axis} index {int(index[bad][0])} "
                                   f"out of range for shape {tuple(coo.shape)})")
     return coo
+
+
+IMPLAUSIBLE_FLOOR = 1_000_000
+"""Users or items up to this many are always accepted, whatever the interaction count."""
+IMPLAUSIBLE_RATIO = 100
+"""Above the floor, more users (or items) than this many per training interaction is refused."""
+
+
+def check_plausible_counts(path: PathLike, num_users: int, num_items: int, interactions: int) -> None:
+    """Refuse entity counts no real dataset has: a pickled matrix declares its own shape, and a
+    hostile or corrupt one declaring 10^12 rows would make kgrec allocate embedding tables and
+    per-user arrays of that size (an out-of-memory kill, not an error)."""
+    limit = max(IMPLAUSIBLE_FLOOR, IMPLAUSIBLE_RATIO * interactions)
+    for what, count in (("users", num_users), ("items", num_items)):
+        if count > limit:
+            raise DataError(path, f"declares {count:,} {what} for {interactions:,} training "
+                                  f"interactions (more than {limit:,}); refusing a shape no "
+                                  "real dataset has")
+
+
+def pickled_interaction_matrix(path: Path, format_name: str):
+    """A paper's pickled users x items ``scipy.sparse`` matrix (``trnMat.pkl`` and kin), read
+    through the restricted unpickler, as a checked coo_matrix."""
+    import scipy.sparse as sp
+
+    from kgrec.data.safe_pickle import safe_load
+
+    if not path.is_file():
+        raise DataError(path, f"missing (required by the {format_name} format)")
+    mat = safe_load(path)
+    if not sp.issparse(mat) or mat.ndim != 2:
+        raise DataError(path, f"expected a pickled scipy.sparse matrix (users x items), got "
+                              f"{type(mat).__name__}")
+    return to_coo(path, mat)
+
+
+def matrix_pairs(path: PathLike, coo) -> tuple[np.ndarray, np.ndarray]:
+    """The (user, item) pairs of a coo matrix's nonzero entries (explicit zeros are not
+    interactions), duplicates dropped with a warning."""
+    nonzero = np.asarray(coo.data) != 0
+    users = np.asarray(coo.row, dtype=np.int64)[nonzero]
+    items = np.asarray(coo.col, dtype=np.int64)[nonzero]
+    return drop_duplicate_pairs(path, users, items)

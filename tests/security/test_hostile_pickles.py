@@ -222,3 +222,27 @@ def test_no_unsafe_deserialisation_in_kgrec_or_plugins():
                     line = text.count("\n", 0, match.start()) + 1
                     offenders.append(f"{path.relative_to(REPO)}:{line}: {why}")
     assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("fmt", ["diffkg", "diffmm"])
+def test_a_matrix_declaring_an_absurd_shape_is_refused_before_allocation(tmp_path, capsys, fmt):
+    # Three interactions in a 10^12 x 4 matrix: a few bytes of pickle that would otherwise size
+    # per-user arrays and the embedding table at 10^12 rows.
+    huge = coo_bytes(users=(0, 1, 2), items=(0, 1, 2), shape=(10**12, 4))
+    bad = BUILDERS[fmt](tmp_path / "data", huge)
+    if fmt == "diffkg":  # its test matrix must match the train shape, or that check fires first
+        (tmp_path / "data" / "tstMat.pkl").write_bytes(
+            coo_bytes(users=(1, 2), items=(0, 0), shape=(10**12, 4)))
+    code, err = cli(capsys, "datasets", "info", str(tmp_path / "data"), "--format", fmt)
+    assert code == 2
+    assert err.strip().count("\n") == 0, err
+    assert str(bad) in err and "1,000,000,000,000 users" in err
+
+
+def test_plausible_counts_bound():
+    from kgrec.data.checks import IMPLAUSIBLE_FLOOR, IMPLAUSIBLE_RATIO, check_plausible_counts
+
+    check_plausible_counts("f", IMPLAUSIBLE_FLOOR, 10, 1)  # small datasets are never refused
+    check_plausible_counts("f", 10, IMPLAUSIBLE_RATIO * 20_000, 20_000)
+    with pytest.raises(DataError, match="items"):
+        check_plausible_counts("f", 10, IMPLAUSIBLE_RATIO * 20_000 + 1, 20_000)

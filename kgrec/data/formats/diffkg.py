@@ -14,13 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from kgrec.config import SplitConfig
 from kgrec.data import checks
 from kgrec.data.formats import DatasetFormat
 from kgrec.data.recdata import Interactions, KnowledgeGraph, RecData
-from kgrec.data.safe_pickle import safe_load
 from kgrec.data.split import carve_validation, split_digests
 from kgrec.data.tables import read_int_table
 from kgrec.errors import DataError
@@ -32,21 +30,8 @@ def detect(path: Path) -> bool:
     return all((path / name).is_file() for name in (TRAIN, TEST, KG))
 
 
-def _matrix(path: Path) -> sp.coo_matrix:
-    if not path.is_file():
-        raise DataError(path, "missing (required by the diffkg format)")
-    mat = safe_load(path)
-    if not sp.issparse(mat) or mat.ndim != 2:
-        raise DataError(path, f"expected a pickled scipy.sparse matrix (users x items), got "
-                              f"{type(mat).__name__}")
-    return checks.to_coo(path, mat)
-
-
-def _pairs(path: Path, mat: sp.coo_matrix) -> tuple[np.ndarray, np.ndarray]:
-    nonzero = np.asarray(mat.data) != 0
-    users = np.asarray(mat.row, dtype=np.int64)[nonzero]
-    items = np.asarray(mat.col, dtype=np.int64)[nonzero]
-    return checks.drop_duplicate_pairs(path, users, items)
+def _matrix(path: Path):
+    return checks.pickled_interaction_matrix(path, "diffkg")
 
 
 def _kg(path: Path, num_items: int) -> KnowledgeGraph:
@@ -70,11 +55,12 @@ def load_diffkg(path: str | Path, split_config: SplitConfig | None = None) -> Re
     if test_mat.shape != train_mat.shape:
         raise DataError(root / TEST, f"shape {test_mat.shape} differs from {TRAIN}'s {train_mat.shape}")
     num_users, num_items = (int(n) for n in train_mat.shape)
-    train_users, train_items = _pairs(root / TRAIN, train_mat)
+    train_users, train_items = checks.matrix_pairs(root / TRAIN, train_mat)
     if len(train_users) == 0:
         raise DataError(root / TRAIN, "has no interactions")
+    checks.check_plausible_counts(root / TRAIN, num_users, num_items, len(train_users))
     test_users, test_items = checks.drop_overlap(root / TEST, train_users, train_items,
-                                                 *_pairs(root / TEST, test_mat), "test")
+                                                 *checks.matrix_pairs(root / TEST, test_mat), "test")
     train, valid, carved = carve_validation(Interactions(train_users, train_items),
                                             split.valid_ratio, split.seed, num_users)
     test = Interactions(test_users, test_items)

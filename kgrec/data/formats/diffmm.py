@@ -19,13 +19,11 @@ import re
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from kgrec.config import SplitConfig
 from kgrec.data import checks
 from kgrec.data.formats import DatasetFormat
 from kgrec.data.recdata import Interactions, RecData
-from kgrec.data.safe_pickle import safe_load
 from kgrec.data.split import carve_validation, split_digests
 from kgrec.errors import DataError
 
@@ -63,21 +61,8 @@ def detect(path: Path) -> bool:
     return (path / VALID).is_file() or any(path.glob(f"*{FEATURE_SUFFIX}"))
 
 
-def _matrix(path: Path) -> sp.coo_matrix:
-    if not path.is_file():
-        raise DataError(path, "missing (required by the diffmm format)")
-    mat = safe_load(path)
-    if not sp.issparse(mat) or mat.ndim != 2:
-        raise DataError(path, f"expected a pickled scipy.sparse matrix (users x items), got "
-                              f"{type(mat).__name__}")
-    return checks.to_coo(path, mat)
-
-
-def _pairs(path: Path, mat: sp.coo_matrix) -> tuple[np.ndarray, np.ndarray]:
-    nonzero = np.asarray(mat.data) != 0
-    users = np.asarray(mat.row, dtype=np.int64)[nonzero]
-    items = np.asarray(mat.col, dtype=np.int64)[nonzero]
-    return checks.drop_duplicate_pairs(path, users, items)
+def _matrix(path: Path):
+    return checks.pickled_interaction_matrix(path, "diffmm")
 
 
 def load_diffmm(path: str | Path, split_config: SplitConfig | None = None) -> RecData:
@@ -88,9 +73,10 @@ def load_diffmm(path: str | Path, split_config: SplitConfig | None = None) -> Re
         raise DataError(root, "expected a directory holding trnMat.pkl, tstMat.pkl, ...")
     train_mat = _matrix(root / TRAIN)
     num_users, num_items = (int(n) for n in train_mat.shape)
-    train_users, train_items = _pairs(root / TRAIN, train_mat)
+    train_users, train_items = checks.matrix_pairs(root / TRAIN, train_mat)
     if len(train_users) == 0:
         raise DataError(root / TRAIN, "has no interactions")
+    checks.check_plausible_counts(root / TRAIN, num_users, num_items, len(train_users))
     held: dict[str, Interactions] = {}
     for part, name in (("valid", VALID), ("test", TEST)):
         if part == "valid" and not (root / name).exists():
@@ -99,7 +85,7 @@ def load_diffmm(path: str | Path, split_config: SplitConfig | None = None) -> Re
         if mat.shape != train_mat.shape:
             raise DataError(root / name, f"shape {mat.shape} differs from {TRAIN}'s {train_mat.shape}")
         users, items = checks.drop_overlap(root / name, train_users, train_items,
-                                           *_pairs(root / name, mat), part)
+                                           *checks.matrix_pairs(root / name, mat), part)
         held[part] = Interactions(users, items)
     train = Interactions(train_users, train_items)
     if "valid" in held:

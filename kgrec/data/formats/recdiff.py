@@ -82,6 +82,7 @@ def load_recdiff(path: str | Path, split_config: SplitConfig | None = None) -> R
         parts[part] = Interactions(u, i)
     if len(parts["train"]) == 0:
         raise DataError(file, "train has no interactions")
+    checks.check_plausible_counts(file, num_users, num_items, len(parts["train"]))
     info: dict[str, Any] = {"method": "given"}
     if "valid" not in parts:
         parts["train"], parts["valid"], carved = carve_validation(parts["train"], split.valid_ratio,
