@@ -10,9 +10,12 @@ A study directory holds::
     cells/<id>/run/         kgrec.experiment.run_experiment's run directory
     cells/<id>/result.json  written atomically, last: a cell is done iff this file exists
 
-Run again after an interruption, a study skips done cells; an unfinished cell's run
-directory is discarded and the cell trained from scratch (a run whose ``metrics.json`` made it
-to disk is only recorded, not retrained). Training goes through ``run_experiment`` only.
+Run again after an interruption, a study skips done cells and continues an unfinished cell's
+run after its last complete epoch (``resume_experiment``, which gives the metrics of an
+uninterrupted run); a run that cannot be resumed (killed before its run record was written, or
+its checkpoint unreadable) is discarded and trained from scratch. A run whose ``metrics.json``
+made it to disk is only recorded, not retrained. Training goes through ``kgrec.experiment``
+only.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from kgrec.config import as_dict
 from kgrec.data.noise import inject_noise
 from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError, MissingDataError
-from kgrec.experiment import check_requirements, run_experiment
+from kgrec.experiment import check_requirements, resume_experiment, run_experiment
 from kgrec.study.grid import Cell, Study
 from kgrec.train.checkpoint import atomic_write_text
 
@@ -169,13 +172,11 @@ def run_cell(cell: Cell, out: Path, data: RecData) -> dict[str, Any]:
 
         try:
             if not (run_dir / "metrics.json").exists():
-                if run_dir.exists():
-                    log(f"discarding the unfinished run in {run_dir}")
-                    shutil.rmtree(run_dir)
                 if cell.noise:
                     data = inject_noise(data, dict(cell.noise), int(cell.noise_seed or 0))
                     log(f"noise: {cell.noise_label}, seed {cell.noise_seed}")
-                run_experiment(cell.config, data, run_dir, progress=False, log=log)
+                if not _resumed(run_dir, data, log):
+                    run_experiment(cell.config, data, run_dir, progress=False, log=log)
             metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         except Exception:
             log(traceback.format_exc())
@@ -185,6 +186,25 @@ def run_cell(cell: Cell, out: Path, data: RecData) -> dict[str, Any]:
               "wall_seconds": round(time.time() - started, 3)}
     atomic_write_text(where / "result.json", json.dumps(result, indent=2, default=str))
     return result
+
+
+def _resumed(run_dir: Path, data: RecData, log: Callable[[str], None]) -> bool:
+    """Finish an interrupted run in ``run_dir`` if it can be resumed; True when it was.
+
+    Anything that cannot be resumed is discarded, so the caller trains the cell from scratch.
+    """
+    if not run_dir.exists():
+        return False
+    if (run_dir / "config.json").is_file():
+        log(f"resuming the unfinished run in {run_dir}")
+        try:
+            resume_experiment(run_dir, progress=False, log=log, data=data)
+            return True
+        except KgrecError as exc:
+            log(f"cannot resume ({exc})")
+    log(f"discarding the unfinished run in {run_dir}")
+    shutil.rmtree(run_dir)
+    return False
 
 
 def run_study(study: Study, cells: list[Cell], out: Path, progress: bool = True, fail_fast: bool = False,

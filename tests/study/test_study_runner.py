@@ -140,3 +140,43 @@ def test_plots_are_png_and_matplotlib_stays_lazy(killed_then_resumed, tmp_path):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 assert not any(n.split(".")[0] == "matplotlib" for n in names), path
+
+
+def test_an_interrupted_cell_resumes_after_its_last_epoch(tmp_path, monkeypatch):
+    """A cell killed mid-run continues from its epoch checkpoint (not from scratch) and ends
+    with the metrics of a cell that was never interrupted."""
+    import tomllib
+
+    from kgrec.data import load_dataset
+    from kgrec.study.grid import expand, parse_study
+    from kgrec.study.runner import cell_dir, run_cell
+    from kgrec.train.trainer import Trainer
+
+    spec = tomllib.loads(STUDY.replace("seeds = [1, 2]", "seeds = [1]")
+                         .replace("epochs = 1", "epochs = 4"))
+    cell = expand(parse_study(spec))[0]
+    data = load_dataset(cell.config.dataset, cell.config.format, cell.config.split)
+    reference = run_cell(cell, tmp_path / "reference", data)
+
+    real_epoch = Trainer.train_epoch
+    epochs_trained = []
+
+    def crash_in_epoch_3(self, epoch):
+        epochs_trained.append(epoch)
+        if epoch == 3:
+            raise RuntimeError("killed")
+        return real_epoch(self, epoch)
+
+    monkeypatch.setattr(Trainer, "train_epoch", crash_in_epoch_3)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_cell(cell, tmp_path / "study", data)
+    where = cell_dir(tmp_path / "study", cell)
+    assert not (where / "result.json").exists()
+    epochs_trained.clear()
+    monkeypatch.setattr(Trainer, "train_epoch", lambda self, epoch: (epochs_trained.append(epoch),
+                                                                      real_epoch(self, epoch))[1])
+    resumed = run_cell(cell, tmp_path / "study", data)
+    assert epochs_trained == [3, 4]  # epochs 1 and 2 came from the checkpoint
+    assert "resuming the unfinished run" in (where / "cell.log").read_text()
+    assert resumed["metrics"]["test"] == reference["metrics"]["test"]
+    assert resumed["metrics"]["best_epoch"] == reference["metrics"]["best_epoch"]
