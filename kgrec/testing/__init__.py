@@ -168,5 +168,25 @@ def tiny_run(augmenter: str, recommender: str, out_dir: Path, data: RecData | No
                           progress=False, log=lambda *_: None)
 
 
-__all__ = ["PUBLIC_MODULES", "backend_params", "private_api_uses", "tiny_context", "tiny_data",
-           "tiny_model", "tiny_run", "tiny_setup"]
+def run_cli(*argv: str) -> int:
+    """Run ``kgrec ARGV`` in this process and return its exit code (0, or the code the command
+    exited with: 2 for bad input), as a shell would see it."""
+    from kgrec.cli.main import main
+
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def cli_output(capsys, *argv: str) -> tuple[int, str, str]:
+    """:func:`run_cli` with what the command printed, read from pytest's ``capsys`` fixture:
+    ``(exit code, stdout, stderr)``."""
+    code = run_cli(*argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+__all__ = ["PUBLIC_MODULES", "backend_params", "cli_output", "private_api_uses", "run_cli",
+           "tiny_context", "tiny_data", "tiny_model", "tiny_run", "tiny_setup"]

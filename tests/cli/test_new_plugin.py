@@ -13,22 +13,13 @@ from pathlib import Path
 import pytest
 
 from kgrec.cli.main import main
+from kgrec.testing import cli_output as invoke
 from kgrec.testing import private_api_uses
 
 REPO = Path(__file__).resolve().parents[2]
 KGREC = [sys.executable, "-m", "kgrec.cli"]
 TINY = "synthetic?num_users=60&num_items=40"
 PLUGINS = {"augmenter": "scaf_aug", "recommender": "scaf_rec"}
-
-
-def invoke(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _files(root: Path) -> set[str]:

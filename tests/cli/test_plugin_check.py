@@ -8,17 +8,7 @@ import pytest
 
 from kgrec import GraphAugmenter, Recommender
 from kgrec import registry
-from kgrec.cli.main import main
-
-
-def invoke(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from kgrec.testing import cli_output as invoke
 
 
 class FakeEntryPoint:

@@ -5,23 +5,13 @@ import json
 
 import pytest
 
-from kgrec.cli.main import main
 from kgrec.errors import MissingDataError
 from kgrec.experiment.run import check_requirements
 from kgrec.interfaces import GraphAugmenter
 from kgrec.testing import tiny_data
+from kgrec.testing import cli_output as invoke
 
 TINY = "synthetic?num_users=60&num_items=40&seed=1"
-
-
-def invoke(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_run_writes_a_complete_run_directory(capsys, tmp_path):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from kgrec import registry
-from kgrec.cli.main import main
 from kgrec.train.checkpoint import latest_epoch_checkpoint, load_checkpoint
+from kgrec.testing import run_cli as invoke
 
 HARNESS = Path(__file__).with_name("hang_harness.py")
 TINY = "synthetic?num_users=60&num_items=40&seed=1"
@@ -32,14 +32,6 @@ def augmenter_param(name: str):
     installed = name in registry.available("augmenter")
     return pytest.param(name, id=name, marks=pytest.mark.skipif(
         not installed, reason=f"augmenter {name!r} is not installed"))
-
-
-def invoke(*argv: str) -> int:
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def trajectory(run_dir: Path) -> list[dict[str, str]]:

@@ -16,11 +16,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from kgrec.cli.main import main
 from kgrec.data.formats import FORMATS
 from kgrec.data.safe_pickle import safe_load
 from kgrec.errors import DataError, KgrecError
 from kgrec.train.checkpoint import load_checkpoint
+from kgrec.testing import cli_output
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "datasets"
@@ -105,12 +105,8 @@ def test_every_pickle_format_has_a_hostile_case():
 
 
 def cli(capsys, *argv: str) -> tuple[int, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
+    code, _, err = cli_output(capsys, *argv)
+    return code, err
 
 
 @pytest.mark.parametrize("payload", sorted(hostile_payloads(Path("/x"))))

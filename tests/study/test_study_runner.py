@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kgrec.cli.main import main
+from kgrec.testing import run_cli as invoke
 
 STUDY = """
 name = "resume"
@@ -31,14 +31,6 @@ plain = {}
 fast = { train.lr = 0.01 }
 """
 CELLS = 2 * 2 * 2  # noise x seeds x arms
-
-
-def invoke(*argv):
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return exc.code
-    return 0
 
 
 def results(out: Path) -> dict[str, bytes]:
