@@ -63,6 +63,7 @@ class GCN(Recommender):
     """
 
     Config = GCNConfig
+    supports_layer_graph = True
 
     def __init__(self, config: GCNConfig, setup: Setup):
         super().__init__(config, setup)
@@ -99,8 +100,9 @@ class GCN(Recommender):
         h = torch.cat([view.users, view.items])
         total = h
         for layer in range(self.config.layers):
+            graph = view.graph if view.layer_graph is None else view.layer_graph(layer, h)
             users, items = split_nodes(h, self.num_users)
-            h = F.leaky_relu(ops.spmm(view.graph, self._transform(layer, users, items)),
+            h = F.leaky_relu(ops.spmm(graph, self._transform(layer, users, items)),
                              self.config.negative_slope)
             total = total + F.normalize(h, p=2, dim=1)
         users, items = split_nodes(total, self.num_users)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from kgrec.config import build
+from kgrec.graph.graph import Graph
 from kgrec.graph.ops import select_ops
 from kgrec.interfaces import Batch, Setup
 from kgrec.recommenders.gcn import GCN, GCNConfig
@@ -103,3 +104,23 @@ def test_trains_end_to_end(tmp_path):
     assert result.result.best_epoch >= 1
     assert result.test["recall@20"] > 0
     assert all(np.isfinite(row["loss"]) for row in result.result.history)
+
+
+def test_layer_graph_replaces_the_graph_layer_by_layer():
+    model, _ = _model()
+    base = model.view()
+    plain = model.encode(base)
+    seen = []
+
+    def same_graph(layer, h):
+        seen.append((layer, h.shape))
+        return base.graph
+
+    same = model.encode(base.replace(layer_graph=same_graph))
+    assert [layer for layer, _ in seen] == list(range(model.config.layers))
+    assert torch.equal(same.users, plain.users) and torch.equal(same.items, plain.items)
+    g = base.graph
+    empty = Graph(g.src[:0], g.dst[:0], g.num_src, g.num_dst, weight=g.weight[:0])
+    cut = model.encode(base.replace(layer_graph=lambda layer, h: empty))
+    # no edges: every layer's output is zero, so only the input embeddings remain
+    assert torch.allclose(cut.users, base.users) and torch.allclose(cut.items, base.items)

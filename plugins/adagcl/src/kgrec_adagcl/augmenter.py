@@ -63,7 +63,7 @@ class AdaGCL(GraphAugmenter):
         name = type(model).__name__
         if not type(model).supports_layer_graph:
             raise PluginError(f"adagcl's denoising view gates every propagation layer, and {name} "
-                              "does not honour View.layer_graph; pair adagcl with lightgcn")
+                              "does not honour View.layer_graph; pair adagcl with lightgcn or gcn")
         layers = getattr(model.config, "layers", None)
         if layers is not None and layers != self.config.layers:
             raise ConfigError(f"adagcl.layers={self.config.layers} but {name} propagates {layers} "
