@@ -2,12 +2,15 @@
 
 Every run is a plain ``kgrec run`` (printed before it starts). DiffMM rows use
 ``preset=tiktok`` (reg 1e-4, ssl_reg 1e-2, trans 1, e_loss 0.1, cl_method 1; lr 1e-3,
-batch 1024); the baseline gets the same reg. All capped rows train ``EPOCHS`` epochs (see
-there) with patience ``EPOCHS``; the long baseline shows where LightGCN alone peaks. Seeds vary
-``train.seed`` over the release's own split. Finished runs (a ``metrics.json``) are skipped,
-so an interrupted table resumes; ``--variants`` runs a subset (e.g. in two processes).
+batch 1024); the baseline gets the same reg. Every row trains exactly ``--epochs`` epochs
+(patience = epochs) and is read at its best validation epoch. Seeds vary ``train.seed`` over
+the release's own split. Runs go seed by seed (all variants of seed 1, then seed 2, ...), so a
+table cut short by a time limit still compares the variants on the same seeds. Finished runs
+(a ``metrics.json``) are skipped, so an interrupted table resumes.
 
-    OMP_NUM_THREADS=1 nice python bench/diffmm_results.py [--out /tmp/diffmm_runs] [--variants 0,1]
+    OMP_NUM_THREADS=1 nice python bench/diffmm_results.py [--out /tmp/diffmm_runs]
+        [--variants none,nodiff,diffmm] [--epochs 4] [--device cpu|cuda] [--seeds 1,2,3,4,5]
+        [--dataset ../shared/data/tiktok] [--table-only]
 """
 
 from __future__ import annotations
@@ -23,40 +26,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TIKTOK = REPO.parent / "shared" / "data" / "tiktok"
 SEEDS = (1, 2, 3, 4, 5)
-EPOCHS = 4
-"""Cap on epochs for the DiffMM comparison (the preset says 50). A DiffMM epoch on TikTok costs
-about 80 CPU-seconds (two 6,710 -> 1000 -> 6,710 denoisers, a 5-step reverse chain over
-every user, all-node InfoNCE), and the whole table had a ~40 CPU-minute budget on a shared
-2-core machine."""
 
-VARIANTS = [
-    # (label, slug, augmenter, extra --set items)
-    ("none+lightgcn", "none", "none", ["lightgcn.reg=1e-4", f"train.epochs={EPOCHS}"]),
-    ("diffmm+lightgcn, diffusion=false (no diffusion)", "nodiff", "diffmm",
-     ["preset=tiktok", "diffmm.diffusion=false", f"train.epochs={EPOCHS}"]),
-    ("diffmm+lightgcn (DiffMM)", "diffmm", "diffmm", ["preset=tiktok", f"train.epochs={EPOCHS}"]),
-    ("none+lightgcn, 40 epochs, patience 10", "none-long", "none",
-     ["lightgcn.reg=1e-4", "train.epochs=40", "train.patience=10"]),
-    # single-seed longer runs (LONG_EPOCHS): where the two DiffMM variants go past the cap
-    ("diffmm+lightgcn, diffusion=false, 14 epochs (seed 1 only)", "nodiff-long", "diffmm",
-     ["preset=tiktok", "diffmm.diffusion=false", "train.epochs=14", "train.patience=14"]),
-    ("diffmm+lightgcn, 14 epochs (seed 1 only)", "diffmm-long", "diffmm",
-     ["preset=tiktok", "train.epochs=14", "train.patience=14"]),
-]
-SINGLE_SEED = {"nodiff-long", "diffmm-long"}
+VARIANTS = {
+    # slug: (label, augmenter, extra --set items)
+    "none": ("none+lightgcn", "none", ["lightgcn.reg=1e-4"]),
+    "nodiff": ("diffmm+lightgcn, diffusion=false (no diffusion)", "diffmm",
+               ["preset=tiktok", "diffmm.diffusion=false"]),
+    "diffmm": ("diffmm+lightgcn (DiffMM)", "diffmm", ["preset=tiktok"]),
+}
 
 
-def run(out: Path, augmenter: str, extra: list[str], seed: int, backend: str) -> dict:
-    if not (out / "metrics.json").exists():
-        cmd = [str(Path(sys.executable).parent / "kgrec"), "run", "--augmenter", augmenter,
-               "--recommender", "lightgcn", "--dataset", str(TIKTOK), "--backend", backend,
-               "--seed", str(seed), "--quiet", "--out", str(out), "--set", f"train.patience={EPOCHS}"]
-        for item in extra:
-            cmd += ["--set", item]
-        print("$", " ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
-    return json.loads((out / "metrics.json").read_text())
+def run_command(out: Path, args: argparse.Namespace, augmenter: str, extra: list[str], seed: int) -> list[str]:
+    cmd = [str(Path(sys.executable).parent / "kgrec"), "run", "--augmenter", augmenter,
+           "--recommender", "lightgcn", "--dataset", str(args.dataset), "--backend", args.backend,
+           "--device", args.device, "--seed", str(seed), "--quiet", "--out", str(out)]
+    for item in extra + [f"train.epochs={args.epochs}", f"train.patience={args.epochs}"]:
+        cmd += ["--set", item]
+    return cmd
 
 
 def fmt(values: list[float]) -> str:
@@ -67,23 +53,44 @@ def fmt(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="/tmp/diffmm_runs")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/diffmm_runs"))
+    parser.add_argument("--dataset", type=Path, default=TIKTOK)
     parser.add_argument("--backend", default="torch", help="torch is faster than DGL on this CPU")
-    parser.add_argument("--variants", default=",".join(str(i) for i in range(len(VARIANTS))))
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--epochs", type=int, default=4,
+                        help="epochs per run (the preset says 50; a CPU budget allows few)")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    parser.add_argument("--table-only", action="store_true", help="train nothing; tabulate finished runs")
     args = parser.parse_args()
-    rows = []
-    for index in (int(i) for i in args.variants.split(",")):
-        label, slug, aug, extra = VARIANTS[index]
-        seeds = SEEDS[:1] if slug in SINGLE_SEED else SEEDS
-        results = [run(Path(args.out) / slug / f"seed{seed}", aug, extra, seed, args.backend)
-                   for seed in seeds]
+    variants = args.variants.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if not args.table_only:
+        for seed in seeds:
+            for slug in variants:
+                out = args.out / slug / f"seed{seed}"
+                if (out / "metrics.json").exists():
+                    continue
+                _, augmenter, extra = VARIANTS[slug]
+                cmd = run_command(out, args, augmenter, extra, seed)
+                print("$", " ".join(cmd), flush=True)
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                               env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    print(f"| variant | seeds | test Recall@20 | test NDCG@20 | test Precision@20 | best epoch | "
+          f"wall s / epoch ({args.device}) |")
+    print("|---|---|---|---|---|---|---|")
+    for slug in variants:
+        label = VARIANTS[slug][0]
+        done = [seed for seed in seeds if (args.out / slug / f"seed{seed}" / "metrics.json").exists()]
+        if not done:
+            print(f"| {label} | 0 | not run | | | | |")
+            continue
+        results = [json.loads((args.out / slug / f"seed{seed}" / "metrics.json").read_text()) for seed in done]
         cells = [fmt([r["test"][f"{m}@20"] for r in results]) for m in ("recall", "ndcg", "precision")]
         epochs = [r["best_epoch"] for r in results]
         seconds = statistics.mean(r["mean_epoch_seconds"] for r in results)
-        rows.append(f"| {label} | {' | '.join(cells)} | {min(epochs)}-{max(epochs)} | {seconds:.1f} |")
-    print("| variant | test Recall@20 | test NDCG@20 | test Precision@20 | best epoch | wall s / epoch |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+        print(f"| {label} | {','.join(map(str, done))} | {' | '.join(cells)} | "
+              f"{min(epochs)}-{max(epochs)} | {seconds:.2f} |")
 
 
 if __name__ == "__main__":
