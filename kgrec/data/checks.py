@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kgrec.data.safe_pickle import safe_load
 from kgrec.errors import DataError
 
 PathLike = str | Path
@@ -236,8 +237,6 @@ def pickled_interaction_matrix(path: Path, format_name: str):
     """A paper's pickled users x items ``scipy.sparse`` matrix (``trnMat.pkl`` and kin), read
     through the restricted unpickler, as a checked coo_matrix."""
     import scipy.sparse as sp
-
-    from kgrec.data.safe_pickle import safe_load
 
     if not path.is_file():
         raise DataError(path, f"missing (required by the {format_name} format)")

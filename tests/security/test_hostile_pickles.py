@@ -90,11 +90,12 @@ BUILDERS = {"diffkg": diffkg_dir, "diffmm": diffmm_dir, "recdiff": recdiff_dir}
 
 
 def pickle_formats() -> list[str]:
-    """Registered formats whose loader module reads pickles (through safe_load)."""
+    """Registered formats whose loader module reads pickles (through safe_load, directly or via
+    checks.pickled_interaction_matrix)."""
     found = []
     for name, fmt in FORMATS.items():
         source = inspect.getsource(inspect.getmodule(fmt.load))
-        if re.search(r"\bsafe_load\b|\bpickle\b", source):
+        if re.search(r"\bsafe_load\b|\bpickled_interaction_matrix\b|\bpickle\b", source):
             found.append(name)
     return found
 

@@ -30,10 +30,6 @@ def detect(path: Path) -> bool:
     return all((path / name).is_file() for name in (TRAIN, TEST, KG))
 
 
-def _matrix(path: Path):
-    return checks.pickled_interaction_matrix(path, "diffkg")
-
-
 def _kg(path: Path, num_items: int) -> KnowledgeGraph:
     if not path.is_file():
         raise DataError(path, "missing (required by the diffkg format)")
@@ -51,7 +47,8 @@ def load_diffkg(path: str | Path, split_config: SplitConfig | None = None) -> Re
     """Load a DiffKG dataset directory (``trnMat.pkl``, ``tstMat.pkl``, ``kg.txt``)."""
     root = Path(path)
     split = split_config or SplitConfig()
-    train_mat, test_mat = _matrix(root / TRAIN), _matrix(root / TEST)
+    train_mat = checks.pickled_interaction_matrix(root / TRAIN, "diffkg")
+    test_mat = checks.pickled_interaction_matrix(root / TEST, "diffkg")
     if test_mat.shape != train_mat.shape:
         raise DataError(root / TEST, f"shape {test_mat.shape} differs from {TRAIN}'s {train_mat.shape}")
     num_users, num_items = (int(n) for n in train_mat.shape)

@@ -61,17 +61,13 @@ def detect(path: Path) -> bool:
     return (path / VALID).is_file() or any(path.glob(f"*{FEATURE_SUFFIX}"))
 
 
-def _matrix(path: Path):
-    return checks.pickled_interaction_matrix(path, "diffmm")
-
-
 def load_diffmm(path: str | Path, split_config: SplitConfig | None = None) -> RecData:
     """Load a DiffMM dataset directory (see the module docstring)."""
     root = Path(path)
     split = split_config or SplitConfig()
     if not root.is_dir():
         raise DataError(root, "expected a directory holding trnMat.pkl, tstMat.pkl, ...")
-    train_mat = _matrix(root / TRAIN)
+    train_mat = checks.pickled_interaction_matrix(root / TRAIN, "diffmm")
     num_users, num_items = (int(n) for n in train_mat.shape)
     train_users, train_items = checks.matrix_pairs(root / TRAIN, train_mat)
     if len(train_users) == 0:
@@ -81,7 +77,7 @@ def load_diffmm(path: str | Path, split_config: SplitConfig | None = None) -> Re
     for part, name in (("valid", VALID), ("test", TEST)):
         if part == "valid" and not (root / name).exists():
             continue
-        mat = _matrix(root / name)
+        mat = checks.pickled_interaction_matrix(root / name, "diffmm")
         if mat.shape != train_mat.shape:
             raise DataError(root / name, f"shape {mat.shape} differs from {TRAIN}'s {train_mat.shape}")
         users, items = checks.drop_overlap(root / name, train_users, train_items,
