@@ -126,35 +126,78 @@ def _require(condition: bool, message: str) -> None:
 
 
 def as_dict(instance: Any) -> dict[str, Any]:
-    """A config dataclass as plain JSON-able values (tuples become lists)."""
+    """A config dataclass as plain JSON-able values (tuples become lists, nested configs tables)."""
     if instance is None:
         return {}
     out = {}
     for f in dataclasses.fields(instance):
         value = getattr(instance, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = as_dict(value)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
 def build(cls: type, values: Mapping[str, Any], section: str) -> Any:
-    """Construct dataclass ``cls`` from ``values``, checking every key and type."""
+    """Construct dataclass ``cls`` from ``values``, checking every key and type.
+
+    A field that is itself a config dataclass (``diffkg.diffusion``) takes a table, laid over
+    that field's default instance, so ``diffusion.steps = 3`` keeps the owner's other defaults.
+    """
     if not dataclasses.is_dataclass(cls):
         raise ConfigError(f"[{section}] has no typed config class")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
     for key, value in values.items():
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"; did you mean {section}.{close[0]}?" if close else ""
-            raise ConfigError(f"unknown config key {section}.{key}{hint}")
-        kwargs[key] = coerce(value, hints[key], f"{section}.{key}")
+        if key not in fields:
+            raise ConfigError(f"unknown config key {section}.{key}{_suggestion(cls, key, section)}")
+        nested = hints[key]
+        if dataclasses.is_dataclass(nested) and isinstance(nested, type):
+            kwargs[key] = _build_nested(fields[key], nested, value, f"{section}.{key}")
+        else:
+            kwargs[key] = coerce(value, nested, f"{section}.{key}")
     try:
         return cls(**kwargs)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[{section}] {exc}") from None
+
+
+def _build_nested(f: dataclasses.Field, cls: type, value: Any, section: str) -> Any:
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{section} must be a table of settings; got {value!r}")
+    if f.default_factory is not dataclasses.MISSING:
+        base = as_dict(f.default_factory())
+    elif f.default is not dataclasses.MISSING:
+        base = as_dict(f.default)
+    else:
+        base = {}
+    return build(cls, deep_merge(base, value), section)
+
+
+def _suggestion(cls: type, key: str, section: str) -> str:
+    """Where an unknown key went: the class's ``renamed`` map (a ``ClassVar`` of old key -> new
+    dotted key), else a close name among its keys or a nested section's keys."""
+    moved = getattr(cls, "renamed", {}).get(key)
+    if moved:
+        return f"; it is now {section}.{moved}"
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    close = difflib.get_close_matches(key, names, n=1)
+    if close:
+        return f"; did you mean {section}.{close[0]}?"
+    hints = typing.get_type_hints(cls)
+    for name in names:
+        nested = hints.get(name)
+        if dataclasses.is_dataclass(nested) and isinstance(nested, type):
+            inner = [f.name for f in dataclasses.fields(nested) if f.init]
+            close = [key] if key in inner else difflib.get_close_matches(key, inner, n=1)
+            if close:
+                return f"; did you mean {section}.{name}.{close[0]}?"
+    return ""
 
 
 def coerce(value: Any, annotation: Any, key: str) -> Any:

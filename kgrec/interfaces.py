@@ -2,12 +2,16 @@
 
 One training step, for every pairing of augmenter and recommender::
 
-    view = augmenter.transform(model.view(), ctx)     # swap graphs / input embeddings
-    emb  = augmenter.refine(model.encode(view), ctx)  # add to output representations
-    loss = sum(model.loss(emb, batch).values()) + sum(augmenter.loss(emb, batch, ctx).values())
+    ctx  = Context(..., base=model.view(), batch=batch)    # a fresh record per step
+    ctx.view = augmenter.transform(ctx.base, ctx)           # swap graphs / input embeddings
+    emb  = augmenter.refine(model.encode(ctx.view), ctx)    # add to output representations
+    loss = sum(model.loss(emb, batch, ctx.view)) + sum(ctx.losses) + sum(augmenter.loss(emb, batch, ctx))
 
 and once per epoch, before the batches, ``augmenter.fit_epoch(ctx)`` trains the augmenter's
-own generator (and may rebuild graphs). Evaluation takes the same path without a batch.
+own generator (and may rebuild graphs) with the optimisers it declares in
+:meth:`GraphAugmenter.optimizers`. Evaluation takes the same path without a batch.
+Whatever one hook computes for a later hook of the same step travels in the
+:class:`Context` (``ctx.view``, ``ctx.add_loss``), never in attributes of the augmenter.
 Every augmenter hook defaults to "change nothing", so the identity augmenter ``none`` is an
 empty subclass and every ablation compares like with like.
 """
@@ -40,7 +44,6 @@ class View:
 
     ``graph`` is a homogeneous graph over ``U + I`` nodes (users first; see
     :func:`kgrec.graph.bipartite_graph`). ``users`` / ``items`` are the layer-0 inputs.
-    ``extras`` carries anything an augmenter wants a cooperating backbone to see.
 
     ``layer_graph``, when set, gives a different graph per propagation layer:
     ``layer_graph(l, h)`` is the graph of layer ``l`` (0-based), built from that layer's input
@@ -53,7 +56,6 @@ class View:
     graph: Graph
     users: Tensor
     items: Tensor
-    extras: Mapping[str, Any] = field(default_factory=dict)
     layer_graph: Callable[[int, Tensor], Graph] | None = None
 
     def replace(self, **changes: Any) -> "View":
@@ -89,19 +91,41 @@ class Setup:
 
 @dataclass
 class Context:
-    """Per-step state handed to augmenter hooks.
+    """The record of one step, handed to every augmenter hook of that step.
 
-    ``encode`` runs the backbone on any view, so an augmenter can build a second view (a
-    contrastive one, say) without knowing which backbone it is paired with.
+    A step is one training batch, one evaluation, or the per-epoch :meth:`~GraphAugmenter.fit_epoch`
+    / :meth:`~GraphAugmenter.epoch_end`; the trainer builds a fresh record for each, so nothing
+    in it outlives its step. It carries:
+
+    - ``epoch`` (1-based), ``training``, ``device``, ``ops`` and ``generator`` (the run's seeded
+      CPU ``torch.Generator``);
+    - ``encode(view)``: runs the backbone on any view, so an augmenter can build a second view
+      (a contrastive one, say) without knowing which backbone it is paired with;
+    - ``base``: the backbone's own view of this step (its training graph and tables);
+    - ``batch``: the step's BPR batch (None at evaluation and in the per-epoch hooks);
+    - ``view``: what :meth:`~GraphAugmenter.transform` returned; the trainer sets it before
+      :meth:`~GraphAugmenter.refine`, which may read it (DiffMM adds its fused input back);
+    - ``losses``: loss terms a hook computed on the way (:meth:`add_loss`), summed with the
+      backbone's and :meth:`~GraphAugmenter.loss`'s terms (RecDiff's refine adds its diffusion
+      loss, computed from the same noise draw as the embedding it returns).
     """
 
     epoch: int
+    training: bool
     device: torch.device
     ops: GraphOps
     generator: torch.Generator
-    training: bool
     encode: Callable[[View], Embeddings]
-    base_view: Callable[[], View]
+    base: View
+    batch: Batch | None = None
+    view: View | None = None
+    losses: dict[str, Tensor] = field(default_factory=dict)
+
+    def add_loss(self, name: str, value: Tensor) -> None:
+        """Add a weighted loss term of this step, logged under ``name``."""
+        if name in self.losses:
+            raise ValueError(f"loss term {name!r} was already added in this step")
+        self.losses[name] = value
 
 
 class Recommender(nn.Module, ABC):
@@ -156,11 +180,13 @@ class Recommender(nn.Module, ABC):
 class GraphAugmenter(nn.Module):
     """A component that changes what the backbone sees, around any backbone.
 
-    It may (a) train its own generator each epoch (:meth:`fit_epoch`), (b) replace or add
-    graph views and (c) supply input representations (:meth:`transform`), (c') add to output
-    representations (:meth:`refine`), and (d) contribute auxiliary losses (:meth:`loss`).
-    ``requires`` names the side data it needs (``kg``, ``social``, ``modalities``); the core
-    refuses a dataset that lacks it before anything is built. Every hook defaults to a no-op.
+    It may (a) train its own generator each epoch (:meth:`fit_epoch`, with the optimisers it
+    declares in :meth:`optimizers`), (b) replace or add graph views and (c) supply input
+    representations (:meth:`transform`), (c') add to output representations (:meth:`refine`),
+    and (d) contribute auxiliary losses (:meth:`loss`, or :meth:`Context.add_loss` from an
+    earlier hook). ``requires`` names the side data it needs (``kg``, ``social``,
+    ``modalities``); the core refuses a dataset that lacks it before anything is built. Every
+    hook defaults to a no-op.
     """
 
     Config: ClassVar[type]
@@ -176,17 +202,32 @@ class GraphAugmenter(nn.Module):
     def bind(self, model: Recommender) -> None:
         """Called once after both components exist (e.g. to read the backbone's tables)."""
 
-    def param_groups(self) -> list[dict[str, Any]]:
-        """Parameters trained jointly with the backbone, each group with its own settings.
+    def optimizers(self) -> Mapping[str, Any]:
+        """The optimisers (and LR schedulers) this augmenter steps itself, by name.
 
-        Default: all of this module's parameters in one group with the main learning rate;
-        an augmenter whose generator has its own optimiser in :meth:`fit_epoch` overrides this.
+        An augmenter that trains a generator in :meth:`fit_epoch` creates its optimiser in
+        ``__init__`` (or :meth:`bind`) and returns it here. The trainer then leaves those
+        parameters out of the joint optimiser, and saves and restores each object's
+        ``state_dict`` with every epoch checkpoint, so that a resumed run continues exactly.
+        Default: none.
         """
-        params = [p for p in self.parameters() if p.requires_grad]
+        return {}
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Parameters the trainer's Adam trains jointly with the backbone, each group with its
+        own settings (e.g. ``lr``; ``train.lr`` where a group sets none).
+
+        Default: one group of every parameter that requires a gradient and that none of
+        :meth:`optimizers` steps. The trainer refuses a parameter that two optimisers would
+        step, and one that requires a gradient but no optimiser steps.
+        """
+        own = {id(p) for p in optimized_parameters(self.optimizers())}
+        params = [p for p in self.parameters() if p.requires_grad and id(p) not in own]
         return [{"params": params}] if params else []
 
     def fit_epoch(self, ctx: Context) -> dict[str, float]:
-        """Train the augmenter's own generator for one epoch; may swap in rebuilt graphs."""
+        """Train the augmenter's own generator for one epoch; may swap in rebuilt graphs.
+        Returns numbers to log (as ``fit_<name>``)."""
         return {}
 
     def transform(self, view: View, ctx: Context) -> View:
@@ -207,47 +248,26 @@ class GraphAugmenter(nn.Module):
     def train_state(self) -> dict[str, Any]:
         """Training state outside ``state_dict`` that a resumed run needs, saved every epoch.
 
-        ``state_dict`` (parameters, buffers, ``get_extra_state``) is saved anyway. The default
-        adds the ``state_dict`` of every ``torch.optim.Optimizer`` and LR scheduler held as an
-        attribute of this module or its submodules (an optimiser stepped in :meth:`fit_epoch`),
-        and of every optimiser or ``nn.Module`` held by a plain (non-module) helper object one
-        attribute down (``self.generator = RowDiffusion(...)`` owning a denoiser and its Adam),
-        keyed by dotted attribute name. Create these in ``__init__`` or :meth:`bind`, not
-        lazily, so that a resumed run has them to load into. Anything else that changes across
-        epochs (a decayed temperature) belongs in a buffer or extra state, or in an override
-        of this pair of methods. Values must be tensors or plain containers of numbers/strings.
+        ``state_dict`` (parameters, buffers, ``get_extra_state``) is saved anyway; the default
+        adds the ``state_dict`` of each of :meth:`optimizers`. Anything else that changes
+        across epochs belongs in a buffer or extra state, or in an override of this pair of
+        methods. Values must be tensors or plain containers of numbers and strings.
         """
-        return {name: obj.state_dict() for name, obj in _training_objects(self).items()}
+        return {name: obj.state_dict() for name, obj in self.optimizers().items()}
 
     def load_train_state(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`train_state` returned (by default with ``load_state_dict``)."""
-        owned = _training_objects(self)
-        for name, value in state.items():
-            if name not in owned:
-                from kgrec.errors import KgrecError
+        owned = self.optimizers()
+        if set(state) != set(owned):
+            from kgrec.errors import KgrecError
 
-                raise KgrecError(f"{type(self).__name__}: the checkpoint has training state for "
-                                 f"{name!r}, which this augmenter does not have (create optimisers "
-                                 "in __init__ or bind, or override load_train_state)")
+            raise KgrecError(f"{type(self).__name__}: the checkpoint has training state for "
+                             f"{sorted(state)}, this augmenter's optimizers() are {sorted(owned)}")
+        for name, value in state.items():
             owned[name].load_state_dict(value)
 
 
-_STATEFUL = (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler,
-             torch.optim.lr_scheduler.ReduceLROnPlateau)
-
-
-def _training_objects(module: nn.Module) -> dict[str, Any]:
-    """Optimisers and schedulers in ``module``'s tree, plus optimisers and modules outside the
-    tree that plain helper objects of the tree hold (one level down)."""
-    tree = {id(m) for m in module.modules()}
-    found: dict[str, Any] = {}
-    for prefix, sub in module.named_modules():
-        for attr, value in vars(sub).items():
-            name = f"{prefix}.{attr}" if prefix else attr
-            if isinstance(value, _STATEFUL):
-                found[name] = value
-            elif not isinstance(value, (nn.Module, torch.Tensor, type)) and hasattr(value, "__dict__"):
-                for inner, obj in vars(value).items():
-                    if isinstance(obj, _STATEFUL) or (isinstance(obj, nn.Module) and id(obj) not in tree):
-                        found[f"{name}.{inner}"] = obj
-    return found
+def optimized_parameters(optimizers: Mapping[str, Any]) -> list[nn.Parameter]:
+    """Every parameter the optimisers among ``optimizers`` (schedulers are skipped) step."""
+    return [p for obj in optimizers.values() if isinstance(obj, torch.optim.Optimizer)
+            for group in obj.param_groups for p in group["params"]]

@@ -31,10 +31,24 @@ class PluginInfo:
 
 
 def _entry_points(kind: Kind) -> dict[str, EntryPoint]:
+    """Name -> entry point of every ``kind`` component installed.
+
+    Two distributions that register one name would shadow each other silently (whichever
+    comes first on ``sys.path`` wins), so that stops with a :class:`PluginError` naming both.
+    The same distribution seen twice (an editable install and a copy, say) counts once.
+    """
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=GROUPS[kind]):
-        found.setdefault(ep.name, ep)  # first on sys.path wins, as importlib resolves it
+        first = found.setdefault(ep.name, ep)
+        if first is not ep and _dist_name(first) != _dist_name(ep):
+            raise PluginError(f"two installed distributions register the {kind} {ep.name!r}: "
+                              f"{_dist_name(first)} ({first.value}) and {_dist_name(ep)} "
+                              f"({ep.value}); uninstall one of them")
     return found
+
+
+def _dist_name(ep: EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "?"
 
 
 def available(kind: Kind) -> list[str]:
@@ -55,6 +69,20 @@ def describe(kind: Kind) -> list[PluginInfo]:
         infos.append(PluginInfo(kind, name, ep.value, dist.name if dist else "?",
                                 dist.version if dist else "?", location))
     return infos
+
+
+def info(kind: Kind, name: str) -> PluginInfo:
+    """Where the registered component ``name`` comes from."""
+    for found in describe(kind):
+        if found.name == name:
+            return found
+    known = ", ".join(available(kind)) or "none installed"
+    raise PluginError(f"unknown {kind} {name!r} (installed: {known}); see `kgrec plugins`")
+
+
+def distributions() -> dict[str, str]:
+    """Every installed distribution that registers a kgrec component, with its version."""
+    return {i.distribution: i.version for kind in GROUPS for i in describe(kind)}  # type: ignore[arg-type]
 
 
 def load(kind: Kind, name: str) -> type:

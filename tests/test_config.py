@@ -60,3 +60,37 @@ def test_resolved_config_round_trips_to_dict():
     d = cfg.to_dict()
     assert d["mf"] == {"dim": 16, "reg": 1e-4} and d["train"]["epochs"] == 50
     assert _resolve(d).to_dict() == d
+
+
+def test_nested_config_sections_keep_the_owners_defaults():
+    cfg = _resolve({"augmenter": "recdiff", "recommender": "gcn",
+                    "recdiff": {"diffusion": {"steps": 7}}})
+    diffusion = cfg.augmenter_config.diffusion
+    assert diffusion.steps == 7
+    assert (diffusion.noise_max, diffusion.beta_fixed, diffusion.hidden) == (0.01, False, (64,))
+    assert cfg.to_dict()["recdiff"]["diffusion"]["steps"] == 7  # recorded as a table
+    again = _resolve(cfg.to_dict())  # what a resumed run reads back
+    assert again.augmenter_config == cfg.augmenter_config
+    preset = _resolve({"augmenter": "recdiff", "recommender": "gcn", "preset": "yelp",
+                       "recdiff": {"diffusion": {"noise_max": 0.02}}})
+    d = preset.augmenter_config.diffusion
+    assert (d.steps, d.lr, d.noise_max) == (50, 1e-4, 0.02)  # preset and explicit, merged
+
+
+def test_nested_config_errors_name_the_dotted_key():
+    def resolve(**section):
+        return _resolve({"augmenter": "diffmm", "diffmm": section})
+
+    with pytest.raises(ConfigError, match="diffmm.diffusion.steps must be an integer"):
+        resolve(diffusion={"steps": "five"})
+    with pytest.raises(ConfigError, match=r"\[diffmm.diffusion\] steps must be >= 1"):
+        resolve(diffusion={"steps": 0})
+    with pytest.raises(ConfigError, match="did you mean diffmm.diffusion.steps"):
+        resolve(diffusion={"step": 3})
+    with pytest.raises(ConfigError, match="diffmm.diffusion must be a table"):
+        resolve(diffusion=False)
+    with pytest.raises(ConfigError, match="diffmm.dims; it is now diffmm.diffusion.hidden"):
+        resolve(dims=[100])
+    with pytest.raises(ConfigError, match="did you mean diffmm.diffusion.time_dim"):
+        resolve(time_dim=4)
+    assert parse_overrides(["diffmm.diffusion.steps=3"]) == {"diffmm": {"diffusion": {"steps": 3}}}

@@ -54,3 +54,48 @@ def test_unknown_plugin_is_a_one_line_error():
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert "unknown augmenter 'nosuch'" in out.stderr
+
+
+def test_the_run_records_which_distribution_provided_each_component(plugin_env, tmp_path):
+    import json
+
+    out = subprocess.run(KGREC + ["run", "-a", "toy_dropedge", "-r", "mf", "--dataset",
+                                  "synthetic?num_users=60&num_items=40", "--epochs", "1", "--quiet",
+                                  "--out", str(tmp_path / "run"), "--backend", "torch"],
+                         env=plugin_env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    plugins = json.loads((tmp_path / "run" / "config.json").read_text())["plugins"]
+    assert plugins["augmenter"] == {"name": "toy_dropedge", "class": "kgrec_toy:DropEdge",
+                                    "distribution": "kgrec-toy-plugin", "version": "0.0.1"}
+    assert plugins["recommender"]["distribution"] == "kgrec"
+    assert plugins["installed"]["kgrec-toy-plugin"] == "0.0.1" and "kgrec" in plugins["installed"]
+
+
+def _fake_distribution(site: Path, dist: str, entry_points: str) -> None:
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_two_distributions_registering_one_name_stop_with_both_named(tmp_path, monkeypatch, capsys):
+    from kgrec.testing import cli_output
+
+    for dist in ("kgrec-first-dup", "kgrec-second-dup"):
+        _fake_distribution(tmp_path, dist, "[kgrec.augmenters]\n"
+                                           f"clash = {dist.replace('-', '_')}:Clash\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, _, err = cli_output(capsys, "run", "-a", "clash", "--epochs", "1")
+    assert code == 2 and err.strip().count("\n") == 0, err
+    assert "kgrec-first-dup" in err and "kgrec-second-dup" in err and "'clash'" in err
+    code, _, err = cli_output(capsys, "plugins")
+    assert code == 2 and "uninstall one of them" in err
+
+
+def test_one_distribution_seen_twice_is_no_clash(tmp_path, monkeypatch):
+    from kgrec import registry
+
+    for where in ("a", "b"):  # e.g. an editable install and a copy on the path
+        _fake_distribution(tmp_path / where, "kgrec-twice", "[kgrec.augmenters]\ntwice = x:Y\n")
+        monkeypatch.syspath_prepend(str(tmp_path / where))
+    assert "twice" in registry.available("augmenter")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sys
-import time
 import warnings
-from pathlib import Path
 
 import click
 
@@ -55,12 +53,6 @@ def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str
                         f"{test.get(f'{name}@{k}', float('nan')):>12.4f}" for k in ks)
         lines.append(f"{name:<10}{cells}")
     return "\n".join(lines)
-
-
-def default_run_dir(dataset: str, augmenter: str, recommender: str, seed: int) -> Path:
-    stem = Path(dataset).name or dataset
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:40]
-    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{augmenter}-{recommender}-s{seed}"
 
 
 _load_cli_commands()

@@ -55,15 +55,18 @@ def check_command(name: str) -> None:
 
 
 def _tiny_run_check(kind: str, name: str) -> registry.Check:
-    """One epoch on :func:`kgrec.testing.tiny_data` (every side input), torch backend, CPU."""
-    from kgrec.testing import tiny_run
+    """One epoch on the tiny synthetic dataset (every side input), torch backend, CPU."""
+    from kgrec.data.synthetic import tiny_spec
+    from kgrec.experiment import run
 
     augmenter, recommender = (name, "lightgcn") if kind == "augmenter" else ("none", name)
     label = f"1-epoch run of {augmenter}+{recommender} on tiny synthetic data"
     start = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="kgrec-check-") as tmp:
-            result = tiny_run(augmenter, recommender, Path(tmp) / "run", epochs=1)
+            raw = {"augmenter": augmenter, "recommender": recommender, "dataset": tiny_spec(),
+                   "train": {"epochs": 1, "backend": "torch", "device": "cpu", "batch_size": 256}}
+            result = run(raw, out=Path(tmp) / "run", progress=False, log=None)
     except Exception as exc:  # the point is to report any failure, with where it happened
         first = str(exc).splitlines()[0] if str(exc) else ""
         return registry.Check(label, (f"1-epoch run failed: {type(exc).__name__}: {first}{_where(exc)}",))

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
-from kgrec import registry
-from kgrec.cli.main import cli, default_run_dir, format_metrics_table
-from kgrec.config import deep_merge, load_toml, parse_overrides, resolve_run_config
+from kgrec.cli.main import cli, format_metrics_table
+from kgrec.config import parse_overrides
+from kgrec.experiment import resolve_config
 
 
 def build_run_config(config_file: str | None, flags: dict, assignments: tuple[str, ...]):
     """defaults < preset < ``--config`` file < explicit flags < ``--set``."""
-    raw = load_toml(config_file) if config_file else {}
     flag_layer: dict = {}
     for key in ("augmenter", "recommender", "dataset", "format"):
         if flags.get(key) is not None:
@@ -21,10 +20,7 @@ def build_run_config(config_file: str | None, flags: dict, assignments: tuple[st
     train = {k: flags[k] for k in ("epochs", "seed", "device", "backend") if flags.get(k) is not None}
     if train:
         flag_layer["train"] = train
-    raw = deep_merge(deep_merge(raw, flag_layer), parse_overrides(list(assignments)))
-    rec_cls = registry.load("recommender", raw.get("recommender", "lightgcn"))
-    aug_cls = registry.load("augmenter", raw.get("augmenter", "none"))
-    return resolve_run_config(raw, rec_cls, aug_cls)
+    return resolve_config(config_file, flag_layer, parse_overrides(list(assignments)))
 
 
 @cli.command("run")
@@ -47,8 +43,7 @@ def build_run_config(config_file: str | None, flags: dict, assignments: tuple[st
 def run_command(augmenter, recommender, dataset, format_, config_file, assignments, epochs, seed,
                 device, backend, out, quiet, resume_dir) -> None:
     """Train and evaluate one augmenter + recommender; print validation-selected test metrics."""
-    from kgrec.data import load_dataset
-    from kgrec.experiment import resume_experiment, run_experiment
+    from kgrec.experiment import resume, run
 
     flags = dict(augmenter=augmenter, recommender=recommender, dataset=dataset, format=format_,
                  epochs=epochs, seed=seed, device=device, backend=backend)
@@ -58,16 +53,11 @@ def run_command(augmenter, recommender, dataset, format_, config_file, assignmen
         if given:
             raise click.UsageError(f"--resume continues the run with its recorded config; drop "
                                    f"{', '.join(given)}")
-        outcome = resume_experiment(Path(resume_dir), progress=not quiet, log=click.echo)
-        config = outcome.config
+        result = resume(Path(resume_dir), progress=not quiet, log=click.echo)
     else:
         config = build_run_config(config_file, flags, assignments)
-        data = load_dataset(config.dataset, config.format, config.split)
-        run_dir = Path(out) if out else default_run_dir(config.dataset, config.augmenter,
-                                                        config.recommender, config.train.seed)
-        outcome = run_experiment(config, data, run_dir, progress=not quiet, log=click.echo)
-    result = outcome.result
+        result = run(config, out=out, progress=not quiet, log=click.echo)
     click.echo(f"\nbest epoch {result.best_epoch} of {len(result.history)} by valid "
-               f"{config.train.select_metric}; test metrics at that epoch:")
-    click.echo(format_metrics_table(result.best_valid, result.test))
-    click.echo(f"\nrun directory: {outcome.run_dir}")
+               f"{result.config.train.select_metric}; test metrics at that epoch:")
+    click.echo(format_metrics_table(result.valid, result.test))
+    click.echo(f"\nrun directory: {result.run_dir}")

@@ -62,8 +62,3 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
     validate_recdata(path, data)
     return data
 
-
-def known_formats() -> dict[str, str]:
-    """name -> the files it expects, for ``kgrec datasets`` listings."""
-    return {SYNTHETIC: "no files: generated (synthetic?key=value&... to override)",
-            **{name: fmt.expects for name, fmt in FORMATS.items()}}

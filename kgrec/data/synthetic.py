@@ -241,3 +241,19 @@ def make_synthetic(config: SyntheticConfig | None = None, split: SplitConfig | N
     """The default dataset (``kgrec run`` with no ``--dataset``); deterministic in ``config.seed``
     (data) and ``split.seed`` (which pairs are held out)."""
     return make_synthetic_with_truth(config, split)[0]
+
+
+TINY = dict(num_users=80, num_items=60, num_clusters=4, interactions_per_user=8.0,
+            attributes_per_cluster=3, social_ties_per_user=3, image_dim=8, audio_dim=4)
+"""Sizes of the tiny dataset: every side input, seconds to train on (tests, plugin checks)."""
+
+
+def make_tiny(seed: int = 0, **overrides) -> RecData:
+    """A small synthetic dataset with every side input (KG, social graph, two modalities)."""
+    return make_synthetic(SyntheticConfig(seed=seed, **{**TINY, **overrides}))
+
+
+def tiny_spec(seed: int = 0) -> str:
+    """The ``--dataset`` spec of :func:`make_tiny`, so a run on it can be reloaded from its
+    recorded config alone."""
+    return "synthetic?" + "&".join(f"{k}={v}" for k, v in {"seed": seed, **TINY}.items())

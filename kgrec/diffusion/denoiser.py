@@ -45,7 +45,7 @@ class Denoiser(nn.Module):
             nn.init.normal_(layer.bias, 0.0, 0.001)
 
     def row_bytes(self, training: bool) -> int:
-        """Peak float32 bytes one input row costs, for :func:`kgrec.train.memory.fit_batch_size`.
+        """Peak float32 bytes one input row costs, for :func:`kgrec.fit_batch_size`.
 
         Training keeps about eight ``size``-wide tensors per row alive (x_0, noise, x_t, its
         normalised and dropped-out copies, the output, the loss's difference and the gradient)

@@ -8,41 +8,13 @@ reverse chain with the posterior mean (no sampling noise unless asked).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-
-@dataclass
-class DiffusionConfig:
-    """Schedule and loss settings (defaults: DiffKG / DiffMM reference values)."""
-
-    steps: int = 5
-    """Diffusion steps T."""
-    noise_scale: float = 0.1
-    noise_min: float = 1e-4
-    noise_max: float = 0.02
-    schedule: Literal["linear-var", "linear"] = "linear-var"
-    """``linear-var``: 1 - alpha_bar grows linearly; ``linear``: betas grow linearly (RecDiff)."""
-    beta_fixed: bool = True
-    """Fix beta_0 = 1e-4, as DiffKG and DiffMM do."""
-    reweight: bool = True
-    """Weight each example's MSE by SNR(t-1) - SNR(t)."""
-    sampling_steps: int = 0
-    """Inference starts from q(x_t | x_0) at this step; 0 starts from x_0 itself."""
-    sampling_noise: bool = False
-    """Add posterior noise in the reverse chain (off: the chain is deterministic)."""
-
-    def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise ValueError("steps must be >= 1")
-        if not 0 <= self.sampling_steps <= self.steps:
-            raise ValueError("sampling_steps must be within 0..steps")
-        if self.noise_scale < 0 or not 0 <= self.noise_min <= self.noise_max < 1:
-            raise ValueError("need noise_scale >= 0 and 0 <= noise_min <= noise_max < 1")
+from kgrec.diffusion.config import DiffusionConfig
 
 
 def make_betas(config: DiffusionConfig, max_beta: float = 0.999) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Batched full ranking: score a block of users against every item, mask, take top K.
 
 Only one ``(batch, num_items)`` block exists at a time, its batch sized to the free memory
-(:func:`kgrec.train.memory.fit_batch_size`); known positives are masked by
+(:func:`kgrec.fit_batch_size`); known positives are masked by
 scattering ``-inf`` at CSR-gathered positions, with no loop over users.
 """
 
@@ -15,7 +15,7 @@ from torch import Tensor
 
 from kgrec.data.recdata import Interactions
 from kgrec.eval.metrics import ranking_metrics
-from kgrec.train.memory import fit_batch_size
+from kgrec.memory import fit_batch_size
 
 SCORE_ROW_BYTES_PER_ITEM = 13
 """Peak bytes per (user, item) entry of one scored block: the float32 scores, a float32 copy

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from kgrec import registry
+from kgrec.config import RunConfig
 from kgrec.data.recdata import RecData
 
 
@@ -32,4 +34,22 @@ def split_fingerprint(data: RecData) -> dict[str, Any]:
         digest.update(np.ascontiguousarray(part.users, dtype=np.int64).tobytes())
         digest.update(np.ascontiguousarray(part.items, dtype=np.int64).tobytes())
         out[name] = {"interactions": len(part), "sha256": digest.hexdigest()}
+    return out
+
+
+def plugin_distributions(config: RunConfig) -> dict[str, Any]:
+    """The class and distribution (name, version) behind each of the run's two components,
+    and every installed distribution that registers kgrec components: what a reproduction
+    must install. A component not registered through an entry point (a test's stand-in) has
+    no distribution."""
+    out: dict[str, Any] = {}
+    for kind, name in (("recommender", config.recommender), ("augmenter", config.augmenter)):
+        cls = registry.load(kind, name)  # type: ignore[arg-type]
+        entry = {"name": name, "class": f"{cls.__module__}:{cls.__qualname__}",
+                 "distribution": None, "version": None}
+        if name in registry.available(kind):  # type: ignore[arg-type]
+            info = registry.info(kind, name)  # type: ignore[arg-type]
+            entry.update(distribution=info.distribution, version=info.version)
+        out[kind] = entry
+    out["installed"] = registry.distributions()
     return out

@@ -1,11 +1,13 @@
-"""``run_experiment``: the whole of one run, used by ``kgrec run`` and by studies.
+"""``kgrec.run`` and ``kgrec.resume``: the whole of one run, the only way any run happens.
 
-A run directory holds ``config.json`` (resolved config, seed, split, backend, versions),
-``history.csv`` (one row per epoch), ``best.pt`` (the validation-selected checkpoint),
-``split.npz`` (the exact split), ``checkpoints/epoch-NNNN.pt`` (the newest epoch's full
-training state, for ``kgrec run --resume``; removed once the run finishes) and, last,
-``metrics.json``. Every file is written atomically, and ``metrics.json`` only once the run
-has finished, so a directory without it is an unfinished run, never a half-written result.
+The CLI's ``kgrec run``, every cell of ``kgrec study``, the plugin check, the test helpers
+and the ``bench/`` scripts all call these. A run directory holds ``config.json`` (resolved
+config, seed, split, backend, versions, plugin distributions), ``history.csv`` (one row per
+epoch), ``best.pt`` (the validation-selected checkpoint), ``split.npz`` (the exact split),
+``checkpoints/epoch-NNNN.pt`` (the newest epoch's full training state, for
+:func:`resume`; removed once the run finishes) and, last, ``metrics.json``. Every file is
+written atomically, and ``metrics.json`` only once the run has finished, so a directory
+without it is an unfinished run, never a half-written result.
 """
 
 from __future__ import annotations
@@ -17,38 +19,188 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from kgrec import registry
-from kgrec.config import RunConfig, resolve_run_config
+from kgrec.config import RunConfig
+from kgrec.data.load import load_dataset
 from kgrec.data.recdata import RecData
 from kgrec.errors import ConfigError, KgrecError, MissingDataError
-from kgrec.experiment.manifest import split_fingerprint, versions
-from kgrec.graph.ops import select_ops
-from kgrec.interfaces import Setup
+from kgrec.experiment.manifest import plugin_distributions, split_fingerprint, versions
+from kgrec.experiment.resolve import ConfigLike, resolve_config
+from kgrec.graph.ops import BackendChoice, select_ops
+from kgrec.interfaces import GraphAugmenter, Recommender, Setup
 from kgrec.train.checkpoint import (CHECKPOINT_DIR, atomic_write_bytes, atomic_write_text,
                                     latest_epoch_checkpoint, load_checkpoint)
 from kgrec.train.seeding import seed_everything
-from kgrec.train.trainer import RESUME_FORMAT, RESUME_KEYS, Trainer, TrainResult
+from kgrec.train.trainer import RESUME_FORMAT, RESUME_KEYS, Trainer
 
 SIDE_DATA_WORDS = {"kg": "a knowledge graph", "social": "a social graph",
                    "modalities": "item modality features"}
 
+Log = Callable[[str], None]
+
 
 @dataclass
 class RunResult:
+    """A finished run: what it was, where it is, and what it measured (also on disk)."""
+
     run_dir: Path
     config: RunConfig
     backend: str
     device: str
-    result: TrainResult
+    best_epoch: int
+    """The epoch selected by ``config.train.select_metric`` on validation data."""
+    valid: dict[str, float]
+    """Validation metrics at ``best_epoch``."""
+    test: dict[str, float]
+    """Test metrics at ``best_epoch``: the figures to report."""
+    history: list[dict[str, Any]]
+    """One row per epoch: loss terms, validation metrics, timings (``history.csv``)."""
+    stopped_early: bool
 
-    @property
-    def test(self) -> dict[str, float]:
-        return self.result.test
+
+@dataclass
+class Components:
+    """A run's model and augmenter, built and bound, with what they were built on."""
+
+    model: Recommender
+    augmenter: GraphAugmenter
+    backend: BackendChoice
+    device: torch.device
+    generator: torch.Generator
+
+
+def run(config: ConfigLike, *, data: RecData | None = None, out: str | Path | None = None,
+        progress: bool = True, log: Log | None = print) -> RunResult:
+    """Train and evaluate one configuration, writing the run directory ``out``.
+
+    ``config`` is a :class:`~kgrec.RunConfig`, a raw mapping as in a TOML file, or a TOML
+    path (see :func:`kgrec.resolve_config`). ``data`` replaces loading ``config.dataset``
+    (for data derived in memory, e.g. with noise injected). ``out`` defaults to
+    ``runs/<time>-<dataset>-<augmenter>-<recommender>-s<seed>``. After every epoch a
+    checkpoint lands in ``out/checkpoints``; a run killed at any point continues with
+    :func:`resume`.
+    """
+    config = config if isinstance(config, RunConfig) else resolve_config(config)
+    if data is None:
+        data = load_dataset(config.dataset, config.format, config.split)
+    run_dir = Path(out) if out is not None else default_run_dir(config)
+    return _execute(config, data, run_dir, progress, log or _silent, None)
+
+
+def resume(run_dir: str | Path, *, data: RecData | None = None, progress: bool = True,
+           log: Log | None = print) -> RunResult:
+    """Continue the unfinished run in ``run_dir`` after its last complete epoch.
+
+    Uses the run's recorded config (nothing can be changed on resume), reloads the dataset
+    (or takes ``data``) and refuses if its split differs from the recorded one. The result
+    equals an uninterrupted run's. A run killed before its first epoch finished starts again
+    from scratch in the same directory.
+    """
+    log = log or _silent
+    run_dir = Path(run_dir)
+    if (run_dir / "metrics.json").exists():
+        raise KgrecError(f"{run_dir} holds a finished run (metrics.json); nothing to resume")
+    manifest = read_manifest(run_dir)
+    config = recorded_config(manifest, run_dir / "config.json")
+    data = recorded_data(run_dir, manifest, config, data)
+    found = latest_epoch_checkpoint(run_dir)
+    state = None
+    if found is not None:
+        state = load_checkpoint(found[1], resolve_device(config.train.device))
+        missing = sorted(RESUME_KEYS - set(state)) if isinstance(state, dict) else ["everything"]
+        if missing or state.get("format") != RESUME_FORMAT:
+            raise KgrecError(f"{found[1]}: not a kgrec epoch checkpoint of format {RESUME_FORMAT} "
+                             f"(missing: {', '.join(missing) or 'none'}); cannot resume")
+    if state is None:
+        log(f"{run_dir}: no complete epoch was checkpointed; starting the run again")
+        for stale in ("best.pt", "history.csv"):
+            (run_dir / stale).unlink(missing_ok=True)
+    return _execute(config, data, run_dir, progress, log, state)
+
+
+def build_components(config: RunConfig, data: RecData,
+                     device: torch.device | None = None) -> Components:
+    """Seed, then build the model and the augmenter on ``data`` and bind them, as a run does."""
+    rec_cls = registry.load("recommender", config.recommender)
+    aug_cls = registry.load("augmenter", config.augmenter)
+    check_requirements("recommender", config.recommender, rec_cls, data)
+    check_requirements("augmenter", config.augmenter, aug_cls, data)
+    device = device if device is not None else resolve_device(config.train.device)
+    backend = select_ops(config.train.backend, device)
+    generator = seed_everything(config.train.seed)
+    setup = Setup(data=data, ops=backend.ops, device=device, seed=config.train.seed,
+                  train_users=torch.as_tensor(data.train.users, device=device),
+                  train_items=torch.as_tensor(data.train.items, device=device),
+                  embedding_dim=int(getattr(config.recommender_config, "dim", 64)))
+    model = rec_cls(config.recommender_config, setup).to(device)
+    augmenter = aug_cls(config.augmenter_config, setup).to(device)
+    augmenter.bind(model)
+    return Components(model, augmenter, backend, device, generator)
+
+
+def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log: Log,
+             resume_state: dict[str, Any] | None) -> RunResult:
+    for kind, name in (("recommender", config.recommender), ("augmenter", config.augmenter)):
+        check_requirements(kind, name, registry.load(kind, name), data)  # type: ignore[arg-type]
+    check_splits(data)
+    if (run_dir / "metrics.json").exists():
+        raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
+    if resume_state is None and latest_epoch_checkpoint(run_dir) is not None:
+        raise KgrecError(f"{run_dir} holds an unfinished run; continue it with "
+                         f"`kgrec run --resume {run_dir}` or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    parts = build_components(config, data)
+    backend, device = parts.backend, parts.device
+    manifest: dict[str, Any] = {
+        "config": config.to_dict(), "seed": config.train.seed, "dataset": data.name,
+        "dataset_source": data.source, "dataset_path": _dataset_path(config.dataset),
+        "split": {**dict(data.split), **split_fingerprint(data)},
+        "backend": {"name": backend.name, "reason": backend.reason}, "device": str(device),
+        "versions": versions(), "plugins": plugin_distributions(config),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if resume_state is not None:
+        previous = read_manifest(run_dir)
+        manifest["started"] = previous.get("started", manifest["started"])
+        manifest["resumed"] = previous.get("resumed", []) + [
+            {"after_epoch": int(resume_state["epoch"]), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+             "backend": backend.name, "device": str(device)}]
+    atomic_write_text(run_dir / "config.json", json.dumps(manifest, indent=2, default=str))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{f"{name}_{col}": getattr(getattr(data, name), col)
+                                   for name in ("train", "valid", "test") for col in ("users", "items")})
+    atomic_write_bytes(run_dir / "split.npz", buffer.getvalue())
+
+    history: list[dict[str, Any]] = list(resume_state["history"]) if resume_state is not None else []
+
+    def write_history(row: dict[str, Any]) -> None:
+        history.append(row)
+        atomic_write_text(run_dir / "history.csv", _csv(history))
+
+    where = f"resumed after epoch {int(resume_state['epoch'])}" if resume_state is not None else "run"
+    log(f"{where} {run_dir}: {config.augmenter}+{config.recommender} on {data.name} "
+        f"(backend {backend.name}, device {device}, seed {config.train.seed})")
+    trainer = Trainer(parts.model, parts.augmenter, data, backend.ops, device, config.train,
+                      config.eval, parts.generator, run_dir / "best.pt", progress=progress,
+                      on_epoch=write_history, run_dir=run_dir)
+    result = trainer.fit(resume=resume_state)
+    metrics = {
+        "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+        "stopped_early": result.stopped_early, "selected_by": f"valid {config.train.select_metric}",
+        "valid": result.best_valid, "test": result.test,
+        "mean_epoch_seconds": float(np.mean([r["train_seconds"] for r in result.history])),
+        "backend": backend.name, "device": str(device), "seed": config.train.seed,
+    }
+    atomic_write_text(run_dir / "history.csv", _csv(result.history))
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)  # finished: best.pt is what counts
+    return RunResult(run_dir, config, backend.name, str(device), result.best_epoch,
+                     result.best_valid, result.test, result.history, result.stopped_early)
 
 
 def check_requirements(kind: str, name: str, cls: type, data: RecData) -> None:
@@ -78,79 +230,52 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def run_experiment(config: RunConfig, data: RecData, run_dir: Path, progress: bool = True,
-                   log=print, _resume: dict[str, Any] | None = None) -> RunResult:
-    """Train and evaluate one configuration on ``data``, writing ``run_dir``.
+def default_run_dir(config: RunConfig) -> Path:
+    """``runs/<time>-<dataset>-<augmenter>-<recommender>-s<seed>`` under the working directory."""
+    stem = Path(config.dataset).name or config.dataset
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:40]
+    return Path("runs") / (f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{config.augmenter}-"
+                           f"{config.recommender}-s{config.train.seed}")
 
-    After every epoch a checkpoint lands in ``run_dir/checkpoints``; a run killed at any
-    point continues with :func:`resume_experiment` (``kgrec run --resume``).
-    """
-    rec_cls = registry.load("recommender", config.recommender)
-    aug_cls = registry.load("augmenter", config.augmenter)
-    check_requirements("recommender", config.recommender, rec_cls, data)
-    check_requirements("augmenter", config.augmenter, aug_cls, data)
-    check_splits(data)
-    if (run_dir / "metrics.json").exists():
-        raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
-    if _resume is None and latest_epoch_checkpoint(run_dir) is not None:
-        raise KgrecError(f"{run_dir} holds an unfinished run; continue it with "
-                         f"`kgrec run --resume {run_dir}` or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
-    device = resolve_device(config.train.device)
-    backend = select_ops(config.train.backend, device)
-    generator = seed_everything(config.train.seed)
-    setup = Setup(data=data, ops=backend.ops, device=device, seed=config.train.seed,
-                  train_users=torch.as_tensor(data.train.users, device=device),
-                  train_items=torch.as_tensor(data.train.items, device=device),
-                  embedding_dim=int(getattr(config.recommender_config, "dim", 64)))
-    model = rec_cls(config.recommender_config, setup).to(device)
-    augmenter = aug_cls(config.augmenter_config, setup).to(device)
-    augmenter.bind(model)
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """A run directory's ``config.json``, or a one-line error saying what is wrong with it."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise KgrecError(f"{run_dir} is not a kgrec run directory (no config.json)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise KgrecError(f"{path}: unreadable run record ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise KgrecError(f"{path}: not a kgrec run record")
+    return manifest
 
-    manifest: dict[str, Any] = {
-        "config": config.to_dict(), "seed": config.train.seed, "dataset": data.name,
-        "dataset_source": data.source, "dataset_path": _dataset_path(config.dataset),
-        "split": {**dict(data.split), **split_fingerprint(data)},
-        "backend": {"name": backend.name, "reason": backend.reason}, "device": str(device),
-        "versions": versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if _resume is not None:
-        previous = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        manifest["started"] = previous.get("started", manifest["started"])
-        manifest["resumed"] = previous.get("resumed", []) + [
-            {"after_epoch": int(_resume["epoch"]), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-             "backend": backend.name, "device": str(device)}]
-    atomic_write_text(run_dir / "config.json", json.dumps(manifest, indent=2, default=str))
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{f"{name}_{col}": getattr(getattr(data, name), col)
-                                   for name in ("train", "valid", "test") for col in ("users", "items")})
-    atomic_write_bytes(run_dir / "split.npz", buffer.getvalue())
 
-    history: list[dict[str, Any]] = list(_resume["history"]) if _resume is not None else []
+def recorded_config(manifest: dict[str, Any], path: Path) -> RunConfig:
+    """The :class:`RunConfig` a run recorded in its ``config.json``, validated again."""
+    raw = manifest.get("config")
+    if not isinstance(raw, dict):
+        raise KgrecError(f"{path}: no recorded config")
+    try:
+        return resolve_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: the recorded config is no longer valid ({exc})") from None
 
-    def write_history(row: dict[str, Any]) -> None:
-        history.append(row)
-        atomic_write_text(run_dir / "history.csv", _csv(history))
 
-    where = f"resumed after epoch {int(_resume['epoch'])}" if _resume is not None else "run"
-    log(f"{where} {run_dir}: {config.augmenter}+{config.recommender} on {data.name} "
-        f"(backend {backend.name}, device {device}, seed {config.train.seed})")
-    trainer = Trainer(model, augmenter, data, backend.ops, device, config.train, config.eval,
-                      generator, run_dir / "best.pt", progress=progress, on_epoch=write_history,
-                      run_dir=run_dir)
-    result = trainer.fit(resume=_resume)
-    metrics = {
-        "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-        "stopped_early": result.stopped_early, "selected_by": f"valid {config.train.select_metric}",
-        "valid": result.best_valid, "test": result.test,
-        "mean_epoch_seconds": float(np.mean([r["train_seconds"] for r in result.history])),
-        "backend": backend.name, "device": str(device), "seed": config.train.seed,
-    }
-    atomic_write_text(run_dir / "history.csv", _csv(result.history))
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)  # finished: best.pt is what counts
-    return RunResult(run_dir, config, backend.name, str(device), result)
+def recorded_data(run_dir: Path, manifest: dict[str, Any], config: RunConfig,
+                  data: RecData | None) -> RecData:
+    """The dataset a run was trained on (reloaded unless given), refused if its split
+    differs from the one the run recorded."""
+    spec = manifest.get("dataset_path") or config.dataset
+    if data is None:
+        data = load_dataset(spec, config.format, config.split)
+    recorded = manifest.get("split", {})
+    for part, info in split_fingerprint(data).items():
+        if recorded.get(part, {}).get("sha256") != info["sha256"]:
+            raise KgrecError(f"{run_dir}: the {part} split of {spec} differs from the one this run "
+                             "was trained on (the dataset changed)")
+    return data
 
 
 def _dataset_path(spec: str) -> str | None:
@@ -160,62 +285,8 @@ def _dataset_path(spec: str) -> str | None:
     return str(Path(spec).expanduser().resolve())
 
 
-def recorded_config(manifest: dict[str, Any], path: Path) -> RunConfig:
-    """The :class:`RunConfig` a run recorded in its ``config.json``, validated again."""
-    raw = manifest.get("config")
-    if not isinstance(raw, dict):
-        raise KgrecError(f"{path}: no recorded config; cannot resume")
-    rec_cls = registry.load("recommender", raw.get("recommender", "lightgcn"))
-    aug_cls = registry.load("augmenter", raw.get("augmenter", "none"))
-    try:
-        return resolve_run_config(raw, rec_cls, aug_cls)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: the recorded config is no longer valid ({exc})") from None
-
-
-def resume_experiment(run_dir: Path, progress: bool = True, log=print,
-                      data: RecData | None = None) -> RunResult:
-    """Continue the unfinished run in ``run_dir`` after its last complete epoch.
-
-    Uses the run's recorded ``config.json`` (nothing can be changed on resume), reloads the
-    dataset (or takes ``data``, for callers that derive it in memory, e.g. with noise
-    injected) and refuses if its split differs from the recorded one. A run killed before its
-    first epoch finished starts again from scratch in the same directory.
-    """
-    from kgrec.data.load import load_dataset
-
-    run_dir = Path(run_dir)
-    manifest_path = run_dir / "config.json"
-    if (run_dir / "metrics.json").exists():
-        raise KgrecError(f"{run_dir} holds a finished run (metrics.json); nothing to resume")
-    if not manifest_path.is_file():
-        raise KgrecError(f"{run_dir} is not a kgrec run directory (no config.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise KgrecError(f"{manifest_path}: unreadable run record ({exc})") from None
-    config = recorded_config(manifest, manifest_path)
-    spec = manifest.get("dataset_path") or config.dataset
-    if data is None:
-        data = load_dataset(spec, config.format, config.split)
-    recorded, now = manifest.get("split", {}), split_fingerprint(data)
-    for part, info in now.items():
-        if recorded.get(part, {}).get("sha256") != info["sha256"]:
-            raise KgrecError(f"{run_dir}: the {part} split of {spec} differs from the one this run "
-                             "was trained on (the dataset changed); cannot resume")
-    found = latest_epoch_checkpoint(run_dir)
-    state = None
-    if found is not None:
-        state = load_checkpoint(found[1], resolve_device(config.train.device))
-        missing = sorted(RESUME_KEYS - set(state)) if isinstance(state, dict) else ["everything"]
-        if missing or state.get("format") != RESUME_FORMAT:
-            raise KgrecError(f"{found[1]}: not a kgrec epoch checkpoint of format {RESUME_FORMAT} "
-                             f"(missing: {', '.join(missing) or 'none'}); cannot resume")
-    if state is None:
-        log(f"{run_dir}: no complete epoch was checkpointed; starting the run again")
-        for stale in ("best.pt", "history.csv"):
-            (run_dir / stale).unlink(missing_ok=True)
-    return run_experiment(config, data, run_dir, progress=progress, log=log, _resume=state)
+def _silent(_: str) -> None:
+    pass
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

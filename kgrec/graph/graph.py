@@ -54,9 +54,6 @@ class Graph:
     def with_weight(self, weight: Tensor | None) -> "Graph":
         return Graph(self.src, self.dst, self.num_src, self.num_dst, weight, self.etype)
 
-    def reverse(self) -> "Graph":
-        return Graph(self.dst, self.src, self.num_dst, self.num_src, self.weight, self.etype)
-
     def in_degrees(self) -> Tensor:
         return torch.bincount(self.dst, minlength=self.num_dst)
 

@@ -43,7 +43,8 @@ def check_name(name: str) -> None:
 
 
 def plugin_names(name: str, kind: str) -> PluginNames:
-    from kgrec import __version__
+    from importlib.metadata import version
+
     from kgrec.registry import GROUPS
 
     check_name(name)
@@ -52,7 +53,7 @@ def plugin_names(name: str, kind: str) -> PluginNames:
     class_name = "".join(part.capitalize() for part in name.split("_") if part)
     return PluginNames(name=name, kind=kind, group=GROUPS[kind], package=f"kgrec_{name}",
                        distribution=f"kgrec-{name.replace('_', '-')}", class_name=class_name,
-                       kgrec_version=__version__)
+                       kgrec_version=version("kgrec"))
 
 
 def default_directory(name: str) -> Path:

@@ -1,5 +1,5 @@
 """Comparative studies: a grid of datasets x augmenter variants x recommenders x noise x
-seeds, run resumably through :func:`kgrec.experiment.run_experiment`, aggregated over seeds
+seeds, run resumably through :func:`kgrec.run`, aggregated over seeds
 with paired tests against a baseline, and reported as Markdown / CSV / JSON / PNG.
 
 ``grid`` parses and expands a study, ``runner`` runs and resumes it, ``stats`` aggregates,

@@ -4,7 +4,7 @@ cells, and give every cell a stable identity.
 An *arm* is an augmenter with one option variant (``diffkg:no-ckgc``), or an augmenter with no
 variants (``none``). Each cell's raw config is the same mapping ``kgrec run --config`` reads,
 layered ``base < dataset.config < recommender.config < augmenter.config < variant``, then
-resolved by :func:`kgrec.config.resolve_run_config`, so an unknown key fails before any
+resolved by :func:`kgrec.resolve_config`, so an unknown key fails before any
 training. A cell's id hashes its *resolved* settings plus its noise: editing the grid adds or
 drops cells and never renames old ones, and a changed default in a component reruns exactly
 the cells it affects. Schema: docs/studies.md.
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kgrec import registry
-from kgrec.config import METRIC_NAMES, RunConfig, deep_merge, load_toml, parse_overrides, resolve_run_config
+from kgrec.config import METRIC_NAMES, RunConfig, deep_merge, load_toml, parse_overrides
 from kgrec.data.noise import check_noise
 from kgrec.errors import ConfigError
+from kgrec.experiment import resolve_config
 
 TOP_KEYS = ("name", "description", "datasets", "recommenders", "augmenters", "seeds", "noise",
             "noise_seed", "baseline", "metrics", "base", "out")
@@ -290,19 +290,12 @@ def raw_config(study: Study, dataset: Dataset, rec: Component, arm: Component, s
 def expand(study: Study) -> list[Cell]:
     """Every cell, ordered dataset > noise > recommender > arm > seed; resolves every config
     (so a bad key anywhere fails here) and checks the tabulated metrics are evaluated."""
-    classes: dict[tuple[str, str], type] = {}
-
-    def cls(kind: str, name: str) -> type:
-        if (kind, name) not in classes:
-            classes[kind, name] = registry.load(kind, name)  # type: ignore[arg-type]
-        return classes[kind, name]
-
     cells = []
     for dataset, noise, rec, arm, seed in itertools.product(
             study.datasets, study.noise, study.recommenders, study.arms, study.seeds):
         raw = raw_config(study, dataset, rec, arm, seed)
         try:
-            config = resolve_run_config(raw, cls("recommender", rec.name), cls("augmenter", arm.name))
+            config = resolve_config(raw)
         except ConfigError as exc:
             raise ConfigError(f"cell {arm.label} + {rec.label} on {dataset.name}: {exc}") from None
         for metric in study.metrics:

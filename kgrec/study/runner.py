@@ -7,15 +7,14 @@ A study directory holds::
     events.jsonl            the same as JSON lines (start / finish / fail, cell id, time)
     cells/<id>/cell.json    the cell's labels and resolved settings, written when it starts
     cells/<id>/cell.log     the run's own log lines, and a traceback if it failed
-    cells/<id>/run/         kgrec.experiment.run_experiment's run directory
+    cells/<id>/run/         the cell's run directory (kgrec.run)
     cells/<id>/result.json  written atomically, last: a cell is done iff this file exists
 
 Run again after an interruption, a study skips done cells and continues an unfinished cell's
-run after its last complete epoch (``resume_experiment``, which gives the metrics of an
+run after its last complete epoch (``kgrec.resume``, which gives the metrics of an
 uninterrupted run); a run that cannot be resumed (killed before its run record was written, or
 its checkpoint unreadable) is discarded and trained from scratch. A run whose ``metrics.json``
-made it to disk is only recorded, not retrained. Training goes through ``kgrec.experiment``
-only.
+made it to disk is only recorded, not retrained. Training goes through ``kgrec.run`` only.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from kgrec.config import as_dict
 from kgrec.data.noise import inject_noise
 from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError, MissingDataError
-from kgrec.experiment import check_requirements, resume_experiment, run_experiment
+from kgrec.experiment import check_requirements, resume, run
 from kgrec.study.grid import Cell, Study
 from kgrec.train.checkpoint import atomic_write_text
 
@@ -176,7 +175,7 @@ def run_cell(cell: Cell, out: Path, data: RecData) -> dict[str, Any]:
                     data = inject_noise(data, dict(cell.noise), int(cell.noise_seed or 0))
                     log(f"noise: {cell.noise_label}, seed {cell.noise_seed}")
                 if not _resumed(run_dir, data, log):
-                    run_experiment(cell.config, data, run_dir, progress=False, log=log)
+                    run(cell.config, data=data, out=run_dir, progress=False, log=log)
             metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         except Exception:
             log(traceback.format_exc())
@@ -198,7 +197,7 @@ def _resumed(run_dir: Path, data: RecData, log: Callable[[str], None]) -> bool:
     if (run_dir / "config.json").is_file():
         log(f"resuming the unfinished run in {run_dir}")
         try:
-            resume_experiment(run_dir, progress=False, log=log, data=data)
+            resume(run_dir, data=data, progress=False, log=log)
             return True
         except KgrecError as exc:
             log(f"cannot resume ({exc})")

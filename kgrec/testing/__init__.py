@@ -1,24 +1,27 @@
-"""Helpers for testing components, kgrec's own and plugins': tiny data and tiny runs.
+"""Helpers for testing components, kgrec's own and plugins': tiny data, tiny runs, contracts.
 
-A plugin's tests can check its component end to end in seconds::
+A plugin's suite gets the contract tests every component must pass by subclassing::
 
-    from kgrec.testing import tiny_data, tiny_run
-    result = tiny_run("myaug", "lightgcn", tmp_path, epochs=2)
-    assert result.result.best_epoch >= 1
+    from kgrec.testing import AugmenterContract
 
-or hook by hook, with :func:`tiny_setup`, :func:`tiny_model` and :func:`tiny_context`.
-This module is public API, like ``kgrec`` itself and ``kgrec.diffusion``.
+    class TestMyAugmenter(AugmenterContract):
+        name = "myaug"
+
+and checks its own hooks in seconds with :func:`tiny_setup`, :func:`tiny_model`,
+:func:`tiny_augmenter`, :func:`tiny_context` and :func:`forward`, or end to end with
+:func:`tiny_run`. This module is public API, like ``kgrec`` itself and ``kgrec.diffusion``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from kgrec import registry
-from kgrec.config import deep_merge, resolve_run_config
 from kgrec.data.recdata import RecData
+from kgrec.testing.contracts import AugmenterContract, RecommenderContract
+from kgrec.testing.public_api import PUBLIC_MODULES, private_api_uses, public_api_problems
+from kgrec.train.trainer import forward
 
 
 def backend_params() -> list:
@@ -40,69 +43,11 @@ def backend_params() -> list:
 
 
 def tiny_data(seed: int = 0, **overrides: Any) -> RecData:
-    """A small synthetic dataset with every side input (KG, social graph, two modalities)."""
-    from kgrec.data.synthetic import SyntheticConfig, make_synthetic
+    """A small synthetic dataset with every side input (KG, social graph, two modalities);
+    ``overrides`` are :class:`~kgrec.data.synthetic.SyntheticConfig` fields."""
+    from kgrec.data.synthetic import make_tiny
 
-    sizes = dict(num_users=80, num_items=60, num_clusters=4, interactions_per_user=8.0,
-                 attributes_per_cluster=3, social_ties_per_user=3, image_dim=8, audio_dim=4)
-    sizes.update(overrides)
-    return make_synthetic(SyntheticConfig(seed=seed, **sizes))
-
-
-PUBLIC_MODULES = ("kgrec", "kgrec.diffusion", "kgrec.testing")
-"""The modules a plugin may import from; of ``kgrec`` itself, only the names in its ``__all__``."""
-
-
-def private_api_uses(source: str, filename: str = "<source>") -> list[str]:
-    """Every place ``source`` reaches into kgrec beyond its public API, one line each.
-
-    Parses with :mod:`ast`, so an import anywhere counts (a function body, a test): an import
-    of a module outside :data:`PUBLIC_MODULES`, a name not in its module's ``__all__``, or an
-    attribute read such as ``kgrec.registry`` on an imported public module. A plugin's test
-    asserts ``private_api_uses(path.read_text(), str(path)) == []`` for each of its files.
-    """
-    import ast
-    import importlib
-
-    problems: list[str] = []
-    bound: dict[str, str] = {}  # local name -> public module, from `import kgrec[.x] [as y]`
-    tree = ast.parse(source, filename=filename)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] != "kgrec":
-                    continue
-                if alias.name not in PUBLIC_MODULES:
-                    problems.append(f"{filename}:{node.lineno}: import {alias.name} (private module)")
-                elif alias.asname:
-                    bound[alias.asname] = alias.name
-                else:
-                    bound["kgrec"] = "kgrec"
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
-                node.module.split(".")[0] == "kgrec"):
-            if node.module not in PUBLIC_MODULES:
-                problems.append(f"{filename}:{node.lineno}: from {node.module} import ... (private module)")
-                continue
-            public = set(importlib.import_module(node.module).__all__)
-            problems += [f"{filename}:{node.lineno}: {node.module}.{a.name} is not public API"
-                         for a in node.names if a.name not in public]
-    for node in ast.walk(tree):
-        # `kgrec.diffusion.X` reads attribute `diffusion` of `kgrec`: a public module, so look
-        # at the outermost dotted name that starts with a bound local name.
-        if not isinstance(node, ast.Attribute):
-            continue
-        parts, inner = [node.attr], node.value
-        while isinstance(inner, ast.Attribute):
-            parts.append(inner.attr)
-            inner = inner.value
-        if not (isinstance(inner, ast.Name) and inner.id in bound):
-            continue
-        module, rest = bound[inner.id], list(reversed(parts))
-        while rest and f"{module}.{rest[0]}" in PUBLIC_MODULES:
-            module = f"{module}.{rest.pop(0)}"
-        if rest and rest[0] not in importlib.import_module(module).__all__ + ["__version__"]:
-            problems.append(f"{filename}:{node.lineno}: {module}.{rest[0]} is not public API")
-    return sorted(set(problems))
+    return make_tiny(seed, **overrides)
 
 
 def tiny_setup(data: RecData | None = None, dim: int = 16, backend: str = "torch", seed: int = 0):
@@ -120,52 +65,92 @@ def tiny_setup(data: RecData | None = None, dim: int = 16, backend: str = "torch
                  embedding_dim=dim)
 
 
+def component_config(kind: str, name: str, **options: Any) -> Any:
+    """The validated ``Config`` of the registered ``kind`` (``recommender`` / ``augmenter``)
+    ``name`` from ``options`` (nested sections as dicts: ``diffusion={"steps": 3}``); a bad
+    option raises :class:`~kgrec.ConfigError` as a run would."""
+    from kgrec import registry
+    from kgrec.config import build
+
+    return build(registry.load(kind, name).Config, options, name)  # type: ignore[arg-type]
+
+
 def tiny_model(name: str = "lightgcn", setup=None, **options: Any):
     """The registered recommender ``name`` built for ``setup`` (default :func:`tiny_setup`);
     ``options`` are its config fields, ``dim`` defaulting to ``setup.embedding_dim``. Seeds
     torch's global RNG with ``setup.seed`` first, as a run does, so tests are repeatable."""
+    import dataclasses
+
     import torch
 
-    from kgrec.config import build
+    from kgrec import registry
 
     setup = setup if setup is not None else tiny_setup()
     cls = registry.load("recommender", name)
-    values = dict(options)
     if "dim" in {f.name for f in dataclasses.fields(cls.Config)}:
-        values.setdefault("dim", setup.embedding_dim)
-    config = build(cls.Config, values, name)
+        options.setdefault("dim", setup.embedding_dim)
+    config = component_config("recommender", name, **options)
     torch.manual_seed(setup.seed)
     return cls(config, setup)
 
 
-def tiny_context(model, training: bool = True, epoch: int = 1, seed: int = 0):
-    """A :class:`~kgrec.Context` as the trainer hands it to augmenter hooks, around ``model``."""
+def tiny_augmenter(name: str, model, **options: Any):
+    """The registered augmenter ``name`` built on ``model``'s setup and bound to it, as a run
+    does; ``options`` are its config fields."""
+    from kgrec import registry
+
+    augmenter = registry.load("augmenter", name)(component_config("augmenter", name, **options),
+                                                 model.setup_info)
+    augmenter.bind(model)
+    return augmenter
+
+
+def tiny_context(model, training: bool = True, epoch: int = 1, seed: int = 0, batch=None):
+    """A fresh :class:`~kgrec.Context` as the trainer hands it to augmenter hooks, around
+    ``model``: ``base`` is ``model.view()``; ``batch`` is None unless given."""
     import torch
 
     from kgrec.interfaces import Context
 
     setup = model.setup_info
-    return Context(epoch=epoch, device=setup.device, ops=setup.ops,
-                   generator=torch.Generator().manual_seed(seed), training=training,
-                   encode=model.encode, base_view=model.view)
+    return Context(epoch=epoch, training=training, device=setup.device, ops=setup.ops,
+                   generator=torch.Generator().manual_seed(seed), encode=model.encode,
+                   base=model.view(), batch=batch)
 
 
 def tiny_run(augmenter: str, recommender: str, out_dir: Path, data: RecData | None = None,
              epochs: int = 2, backend: str = "torch", options: dict[str, Any] | None = None,
              seed: int = 0):
-    """Run ``augmenter + recommender`` for a few epochs on :func:`tiny_data`; returns the
-    :class:`~kgrec.experiment.RunResult`. ``options`` is a raw config mapping laid over the
-    defaults, e.g. ``{"diffkg": {"keep_rate": 0.5}}``."""
-    from kgrec.experiment import run_experiment
+    """Run ``augmenter + recommender`` for a few epochs on :func:`tiny_data` (or ``data``)
+    with :func:`kgrec.run`; returns its :class:`~kgrec.RunResult`. ``options`` is a raw
+    config mapping laid over the defaults, e.g. ``{"diffkg": {"keep_rate": 0.5}}``. On the
+    tiny data the run records its dataset as a ``synthetic?...`` spec, so :func:`kgrec.load`
+    and :func:`kgrec.resume` need no ``data``."""
+    from kgrec.config import deep_merge
+    from kgrec.experiment import run
 
-    raw = {"recommender": recommender, "augmenter": augmenter,
+    from kgrec.data.synthetic import tiny_spec
+
+    raw = {"recommender": recommender, "augmenter": augmenter, "dataset": tiny_spec(),
            "train": {"epochs": epochs, "backend": backend, "device": "cpu", "seed": seed,
                      "batch_size": 256, "patience": epochs}}
     raw = deep_merge(raw, options or {})
-    config = resolve_run_config(raw, registry.load("recommender", recommender),
-                                registry.load("augmenter", augmenter))
-    return run_experiment(config, data if data is not None else tiny_data(), out_dir,
-                          progress=False, log=lambda *_: None)
+    return run(raw, data=data, out=out_dir, progress=False, log=None)
+
+
+@contextlib.contextmanager
+def memory_limit(available: int) -> Iterator[None]:
+    """Within the block, kgrec's memory guard sees only ``available`` free bytes (on every
+    device), so a test can check that a component shrinks or refuses a block that would not
+    fit (:func:`kgrec.fit_batch_size`)."""
+    from kgrec import memory
+
+    real = memory.available_bytes
+    memory.available_bytes = lambda device="cpu": available
+    try:
+        yield
+    finally:
+        memory.available_bytes = real
 
 
 def run_cli(*argv: str) -> int:
@@ -188,5 +173,7 @@ def cli_output(capsys, *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-__all__ = ["PUBLIC_MODULES", "backend_params", "cli_output", "private_api_uses", "run_cli",
-           "tiny_context", "tiny_data", "tiny_model", "tiny_run", "tiny_setup"]
+__all__ = ["AugmenterContract", "PUBLIC_MODULES", "RecommenderContract", "backend_params",
+           "cli_output", "component_config", "forward", "memory_limit", "private_api_uses",
+           "public_api_problems", "run_cli", "tiny_augmenter", "tiny_context", "tiny_data",
+           "tiny_model", "tiny_run", "tiny_setup"]

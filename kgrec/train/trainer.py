@@ -2,7 +2,9 @@
 
 Each epoch: ``augmenter.fit_epoch`` (its own generator), then BPR batches through
 ``transform -> encode -> refine`` with the backbone's and the augmenter's loss terms summed,
-then validation every ``eval_every`` epochs. The best validation epoch's state is kept as a
+then validation every ``eval_every`` epochs. Every step gets a fresh
+:class:`~kgrec.interfaces.Context`, the record through which one hook hands its results to
+the next. The best validation epoch's state is kept as a
 checkpoint and restored before the single test evaluation: the test split never selects.
 
 Crash safety: with a ``run_dir``, every epoch ends with an atomic epoch checkpoint holding all
@@ -28,7 +30,8 @@ from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError
 from kgrec.eval.ranking import Positives, evaluate
 from kgrec.graph.ops import GraphOps
-from kgrec.interfaces import Context, Embeddings, GraphAugmenter, Recommender
+from kgrec.interfaces import (Batch, Context, Embeddings, GraphAugmenter, Recommender,
+                              optimized_parameters)
 from kgrec.train.checkpoint import (CHECKPOINT_DIR, load_checkpoint, rng_state,
                                     save_checkpoint, save_epoch_checkpoint, set_rng_state)
 from kgrec.train.sampler import BPRSampler
@@ -43,8 +46,9 @@ class TrainResult:
     stopped_early: bool = False
 
 
-RESUME_FORMAT = 1
-"""Version of the epoch-checkpoint layout (see :meth:`Trainer.resume_state`)."""
+RESUME_FORMAT = 2
+"""Version of the epoch-checkpoint layout (see :meth:`Trainer.resume_state`). 2: augmenter
+training state is keyed by :meth:`GraphAugmenter.optimizers` names."""
 RESUME_KEYS = frozenset({"format", "epoch", "model", "augmenter", "augmenter_train", "optimizer",
                          "scheduler", "rng", "history", "best"})
 
@@ -59,6 +63,13 @@ class Progress:
     best_valid: dict[str, float] = field(default_factory=dict)
     waited: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def forward(model: Recommender, augmenter: GraphAugmenter, ctx: Context) -> Embeddings:
+    """One step's embeddings: ``transform -> encode -> refine``, leaving the transformed view
+    in ``ctx.view`` for ``refine`` and the losses."""
+    ctx.view = augmenter.transform(ctx.base, ctx)
+    return augmenter.refine(model.encode(ctx.view), ctx)
 
 
 class Trainer:
@@ -85,24 +96,33 @@ class Trainer:
         self.valid_truth = Positives([data.valid], data.num_users, device)
         self.test_truth = Positives([data.test], data.num_users, device)
         self.test_exclude = Positives([data.train, data.valid], data.num_users, device)
-        groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
-        groups += augmenter.param_groups()
-        self.optimizer = torch.optim.Adam(groups, lr=train.lr)
+        self.optimizer = torch.optim.Adam(joint_param_groups(model, augmenter), lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, 1, gamma=train.lr_decay)
 
-    def context(self, epoch: int, training: bool) -> Context:
-        return Context(epoch=epoch, device=self.device, ops=self.ops, generator=self.generator,
-                       training=training, encode=self.model.encode, base_view=self.model.view)
+    def context(self, epoch: int, training: bool, batch: Batch | None = None) -> Context:
+        """A fresh per-step record (see :class:`~kgrec.interfaces.Context`)."""
+        return Context(epoch=epoch, training=training, device=self.device, ops=self.ops,
+                       generator=self.generator, encode=self.model.encode, base=self.model.view(),
+                       batch=batch)
 
-    def embeddings(self, ctx: Context) -> tuple[Embeddings, Any]:
-        view = self.augmenter.transform(self.model.view(), ctx)
-        return self.augmenter.refine(self.model.encode(view), ctx), view
+    def embeddings(self, ctx: Context) -> Embeddings:
+        return forward(self.model, self.augmenter, ctx)
+
+    def step_terms(self, ctx: Context) -> dict[str, torch.Tensor]:
+        """The named loss terms of one training step: the backbone's, then those the hooks
+        added on the way (``ctx.losses``), then the augmenter's :meth:`loss`. An augmenter
+        term named like a backbone term is logged as ``aug_<name>``."""
+        emb = self.embeddings(ctx)
+        terms = dict(self.model.loss(emb, ctx.batch, ctx.view))
+        added = {**ctx.losses, **self.augmenter.loss(emb, ctx.batch, ctx)}
+        for name, value in added.items():
+            terms[name if name not in terms else f"aug_{name}"] = value
+        return terms
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         self.augmenter.train()
-        ctx = self.context(epoch, training=True)
-        fit = self.augmenter.fit_epoch(ctx)
+        fit = self.augmenter.fit_epoch(self.context(epoch, training=True))
         if not all(math.isfinite(float(v)) for v in fit.values()):
             raise self._not_finite(f"the augmenter's own training (fit_epoch) is not finite at "
                                    f"epoch {epoch}", fit, "lower the augmenter's learning rate")
@@ -111,10 +131,7 @@ class Trainer:
         batches = self.sampler.epoch(self.cfg.batch_size, self.generator)
         for step, batch in enumerate(tqdm(batches, total=self.sampler.num_batches(self.cfg.batch_size),
                                           desc=f"epoch {epoch}", leave=False, disable=not self.progress)):
-            emb, view = self.embeddings(ctx)
-            terms = dict(self.model.loss(emb, batch, view))
-            for name, value in self.augmenter.loss(emb, batch, ctx).items():
-                terms[name if name not in terms else f"aug_{name}"] = value
+            terms = self.step_terms(self.context(epoch, training=True, batch=batch))
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise self._not_finite(f"loss is not finite at epoch {epoch}, step {step}", terms,
@@ -127,7 +144,7 @@ class Trainer:
             sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
             steps += 1
         self.scheduler.step()
-        self.augmenter.epoch_end(ctx)
+        self.augmenter.epoch_end(self.context(epoch, training=True))
         out = {name: total / max(steps, 1) for name, total in sums.items()}
         out.update({f"fit_{k}": float(v) for k, v in fit.items()})
         return out
@@ -143,7 +160,7 @@ class Trainer:
     def evaluate(self, split: str, epoch: int) -> dict[str, float]:
         self.model.eval()
         self.augmenter.eval()
-        emb, _ = self.embeddings(self.context(epoch, training=False))
+        emb = self.embeddings(self.context(epoch, training=False))
         truth, exclude = ((self.valid_truth, self.train_pos) if split == "valid"
                           else (self.test_truth, self.test_exclude))
         return evaluate(lambda users: self.model.score(emb, users), truth, exclude,
@@ -251,3 +268,31 @@ class Trainer:
         test = self.evaluate("test", progress.best_epoch)
         return TrainResult(progress.best_epoch, progress.best_valid, test, progress.history,
                            stopped_early)
+
+
+def joint_param_groups(model: Recommender, augmenter: GraphAugmenter) -> list[dict[str, Any]]:
+    """The trainer's Adam groups: the backbone's parameters, then ``augmenter.param_groups()``.
+
+    Refuses a parameter that two optimisers would step (a group and one of the augmenter's
+    :meth:`~GraphAugmenter.optimizers`, or two groups) and an augmenter parameter that
+    requires a gradient but that no optimiser steps, naming it.
+    """
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    groups += augmenter.param_groups()
+    owner = {id(p): "its optimizers()" for p in optimized_parameters(augmenter.optimizers())}
+    name_of = {id(p): f"augmenter.{n}" for n, p in augmenter.named_parameters()}
+    name_of.update({id(p): f"model.{n}" for n, p in model.named_parameters()})
+    kind = type(augmenter).__name__
+    for index, group in enumerate(groups):
+        where = "the backbone's parameters" if index == 0 else f"param_groups()[{index - 1}]"
+        for p in group["params"]:
+            if id(p) in owner:
+                raise KgrecError(f"{kind}: parameter {name_of.get(id(p), '?')} is in {where} and "
+                                 f"in {owner[id(p)]}; each parameter needs exactly one optimiser")
+            owner[id(p)] = where
+    idle = [n for n, p in augmenter.named_parameters() if p.requires_grad and id(p) not in owner]
+    if idle:
+        raise KgrecError(f"{kind}: no optimiser steps parameters {', '.join(idle[:5])}"
+                         f"{' ...' if len(idle) > 5 else ''}; return them from param_groups() or "
+                         "optimizers(), or set requires_grad=False")
+    return groups

@@ -12,8 +12,8 @@ from kgrec.data.recdata import Interactions
 from kgrec.errors import KgrecError
 from kgrec.eval import ranking
 from kgrec.eval.ranking import Positives, evaluate
-from kgrec.train import memory
-from kgrec.train.memory import MemoryWarning, available_bytes, fit_batch_size
+from kgrec import memory
+from kgrec.memory import MemoryWarning, available_bytes, fit_batch_size
 
 
 def test_a_batch_that_fits_is_kept():

@@ -69,8 +69,11 @@ def kill_after_checkpoint(proc: subprocess.Popen, run_dir: Path) -> None:
         proc.stderr.close()
 
 
-@pytest.mark.parametrize("augmenter", [augmenter_param("none"), augmenter_param("recdiff"),
-                                       augmenter_param("diffkg")])
+# Not adagcl: its dense MLP losses differ in the 8th digit between two processes (MKL picks
+# code paths by memory alignment; MKL_CBWR=COMPATIBLE makes them equal), so no two of its
+# runs, resumed or not, agree to the last digit (docs/reliability.md).
+@pytest.mark.parametrize("augmenter", [augmenter_param(name) for name in
+                                       ("none", "recdiff", "diffkg", "diffmm")])
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, augmenter):
     argv = BASE + ["--augmenter", augmenter]
     killed, reference = tmp_path / "killed", tmp_path / "reference"

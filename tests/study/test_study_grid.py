@@ -24,7 +24,7 @@ lightgcn = {{ layers = 1 }}
 [augmenters.recdiff.variants]
 full = {{}}
 no-diffusion = {{ recdiff.mode = "none" }}
-fast = ["recdiff.steps=5", "train.lr=0.01"]
+fast = ["recdiff.diffusion.steps=5", "train.lr=0.01"]
 """
 
 
@@ -45,7 +45,7 @@ def test_expansion_counts_order_and_variant_names():
     assert {c.dataset for c in cells} == {TINY, "small"}
     assert [c.noise_label for c in cells[::24]] == ["clean", "social=0.2", "social=0.5"] * 2
     fast = next(c for c in cells if c.arm == "recdiff:fast")
-    assert fast.config.augmenter_config.steps == 5 and fast.config.train.lr == 0.01
+    assert fast.config.augmenter_config.diffusion.steps == 5 and fast.config.train.lr == 0.01
     no_diff = next(c for c in cells if c.arm == "recdiff:no-diffusion")
     assert no_diff.config.augmenter_config.mode == "none" and no_diff.augmenter == "recdiff"
     lgcn = next(c for c in cells if c.recommender == "lightgcn")

@@ -83,7 +83,8 @@ def test_report_is_rebuilt_identically_without_training(killed_then_resumed, mon
     def no_training(*args, **kwargs):
         raise AssertionError("--report must not train")
 
-    monkeypatch.setattr("kgrec.study.runner.run_experiment", no_training)
+    monkeypatch.setattr("kgrec.study.runner.run", no_training)
+    monkeypatch.setattr("kgrec.study.runner.resume", no_training)
     spec = tmp_path / "resume.toml"
     spec.write_text(STUDY)
     assert invoke("study", str(spec), "--out", str(out), "--report", "--no-plots") == 0

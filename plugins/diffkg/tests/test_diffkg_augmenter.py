@@ -6,32 +6,42 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec import MissingDataError
-from kgrec.config import build
-from kgrec.testing import tiny_context, tiny_data, tiny_model, tiny_run, tiny_setup
-from kgrec.train.checkpoint import load_checkpoint
-from kgrec_diffkg import DiffKG, DiffKGConfig
+import kgrec
+from kgrec import ConfigError, MissingDataError
+from kgrec.testing import (AugmenterContract, component_config, tiny_augmenter, tiny_context,
+                           tiny_data, tiny_model, tiny_run, tiny_setup)
 
 
-def make(recommender="lightgcn", data=None, **options):
+class TestDiffKGContract(AugmenterContract):
+    name = "diffkg"
+    options = {"diffkg": {"diffusion": {"batch_size": 32}}}
+
+
+class TestDiffKGContractAroundMF(AugmenterContract):
+    name = "diffkg"
+    recommender = "mf"
+    options = {"diffkg": {"cl_pattern": 1, "diffusion": {"batch_size": 20}}}
+
+
+def make(recommender="lightgcn", data=None, batch=None, **options):
+    """DiffKG around ``recommender`` on tiny data; ``batch`` is the denoiser's batch size."""
     setup = tiny_setup(data)
     model = tiny_model(recommender, setup)
-    aug = DiffKG(build(DiffKGConfig, options, "diffkg"), setup)
-    aug.bind(model)
-    return setup, model, aug
+    if batch is not None:
+        options["diffusion"] = {"batch_size": batch}
+    return setup, model, tiny_augmenter("diffkg", model, **options)
 
 
 def kg_pairs(aug):
     return dict(zip(zip(aug.index.heads.tolist(), aug.index.tails.tolist()), aug.index.relations.tolist()))
 
 
-def test_param_groups_are_the_kg_encoder_and_never_the_denoiser():
+def test_the_kg_encoder_trains_with_bpr_and_the_denoiser_on_its_own():
     _, _, aug = make()
     grouped = {id(p) for g in aug.param_groups() for p in g["params"]}
     assert grouped == {id(p) for p in aug.encoder.parameters()}
-    denoiser = list(aug.generator.denoiser.parameters())
-    assert denoiser and not grouped & {id(p) for p in denoiser}
-    assert not any(k.startswith("generator") for k in aug.state_dict())  # best.pt stays small
+    own = {id(p) for g in aug.optimizers()["denoiser"].param_groups for p in g["params"]}
+    assert own == {id(p) for p in aug.diffusion.parameters()} and not grouped & own
 
 
 @pytest.mark.parametrize("recommender", ["lightgcn", "mf"])
@@ -39,7 +49,7 @@ def test_transform_feeds_kg_encoder_rows_as_item_inputs(recommender):
     setup, model, aug = make(recommender)
     aug.eval()
     ctx = tiny_context(model, training=False)
-    view = aug.transform(model.view(), ctx)
+    view = aug.transform(ctx.base, ctx)
     entities = aug.encoder(setup.ops, aug.original)
     torch.testing.assert_close(view.items, entities[aug.item_entity])
     assert view.users is model.view().users
@@ -89,15 +99,15 @@ def test_diffuse_every_skips_the_denoiser_but_redraws_the_dropout():
 
 def test_ablations_switch_the_generator():
     _, model, aug = make(kg_view="original")
-    assert aug.generator is None and aug.fit_epoch(tiny_context(model)) == {}
+    assert aug.diffusion is None and aug.fit_epoch(tiny_context(model)) == {}
     assert aug.generated is aug.original
     _, model, aug = make(kg_view="dropout", keep_rate=0.5)
     stats = aug.fit_epoch(tiny_context(model))
-    assert aug.generator is None and 0 < stats["kg_edges"] < aug.original.num_edges
+    assert aug.diffusion is None and 0 < stats["kg_edges"] < aug.original.num_edges
     _, model, aug = make(ckgc=False)
     assert "ckgc" not in aug.fit_epoch(tiny_context(model))
     _, model, aug = make(contrast=False, cl_pattern=1)  # the generated KG would reach nothing
-    assert aug.generator is None
+    assert aug.diffusion is None
     assert aug.loss(None, None, tiny_context(model)) == {}
 
 
@@ -116,11 +126,7 @@ def test_contrast_uses_the_other_view():
 
 
 def test_lastfm_preset():
-    from kgrec import registry
-    from kgrec.config import resolve_run_config
-
-    cfg = resolve_run_config({"augmenter": "diffkg", "recommender": "mf", "preset": "lastfm"},
-                             registry.load("recommender", "mf"), registry.load("augmenter", "diffkg"))
+    cfg = kgrec.resolve_config({"augmenter": "diffkg", "recommender": "mf", "preset": "lastfm"})
     aug = cfg.augmenter_config
     assert (aug.layer_num_kg, aug.res_lambda, aug.triplet_num, aug.cl_pattern, aug.keep_rate,
             aug.e_loss, aug.mess_dropout) == (2, 0.0, -1, 1, 0.1, 0.01, 0.2)
@@ -128,32 +134,21 @@ def test_lastfm_preset():
 
 
 def test_bad_options_are_config_errors():
-    from kgrec import ConfigError
-
     with pytest.raises(ConfigError, match="cl_pattern"):
-        build(DiffKGConfig, {"cl_pattern": 2}, "diffkg")
+        component_config("augmenter", "diffkg", cl_pattern=2)
     with pytest.raises(ConfigError, match="kg_view"):
-        build(DiffKGConfig, {"kg_view": "magic"}, "diffkg")
+        component_config("augmenter", "diffkg", kg_view="magic")
+    with pytest.raises(ConfigError, match="diffkg.batch; it is now diffkg.diffusion.batch_size"):
+        component_config("augmenter", "diffkg", batch=32)
 
 
-@pytest.mark.parametrize("recommender,options", [("mf", {}), ("lightgcn", {"cl_pattern": 1, "batch": 20})])
-def test_end_to_end_restores_the_best_epochs_kg(tmp_path, recommender, options):
-    out = tiny_run("diffkg", recommender, tmp_path / "run", epochs=3,
-                   options={"diffkg": {"batch": 32, **options}})
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert all(np.isfinite(v) for v in metrics["test"].values()) and metrics["test"]["recall@20"] > 0
-    best = load_checkpoint(tmp_path / "run" / "best.pt", torch.device("cpu"))
-    saved = best["augmenter"]["_extra_state"]
-    assert saved["src"].shape == saved["etype"].shape
-    history = out.result.history
-    assert all("contrast" in row and "fit_elbo" in row for row in history)
-
-
-def test_runs_are_deterministic(tmp_path):
-    a = tiny_run("diffkg", "lightgcn", tmp_path / "a", epochs=2, options={"diffkg": {"batch": 32}})
-    b = tiny_run("diffkg", "lightgcn", tmp_path / "b", epochs=2, options={"diffkg": {"batch": 32}})
-    assert a.result.test == b.result.test
-    assert [r["loss"] for r in a.result.history] == [r["loss"] for r in b.result.history]
+def test_the_best_epochs_kg_is_saved_and_restored(tmp_path):
+    out = tiny_run("diffkg", "lightgcn", tmp_path / "run", epochs=3,
+                   options={"diffkg": {"diffusion": {"batch_size": 32}}})
+    assert all("contrast" in row and "fit_elbo" in row for row in out.history)
+    saved = torch.load(tmp_path / "run" / "best.pt", weights_only=True)["augmenter"]["_extra_state"]
+    restored = kgrec.load(out.run_dir).augmenter.generated
+    assert torch.equal(restored.src, saved["src"]) and torch.equal(restored.etype, saved["etype"])
 
 
 def test_needs_a_kg(tmp_path):

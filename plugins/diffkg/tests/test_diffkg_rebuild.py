@@ -5,12 +5,16 @@ import pytest
 import torch
 
 from kgrec import KnowledgeGraph
-from kgrec_diffkg.config import DiffKGConfig
-from kgrec_diffkg.diffusion import ItemRows, RowDiffusion
+from kgrec_diffkg.diffusion import ItemRows
 from kgrec_diffkg.kg import KGIndex, sample_per_head
-from kgrec_diffkg.rebuild import rebuild_kg
+from kgrec_diffkg.rebuild import denoised_pairs, keep_edges
 
 CPU = torch.device("cpu")
+
+
+def rebuild_kg(index, heads, tails, keep_rate, generator):
+    """The denoised KG from candidate (head, tail) pairs, as DiffKG's fit_epoch builds it."""
+    return keep_edges(*denoised_pairs(index, heads, tails), index.num_entities, keep_rate, generator)
 
 
 def kg_of(triples, entities, relations, items):
@@ -98,21 +102,3 @@ def test_item_rows_densify_to_the_adjacency(columns):
     assert torch.equal(rows.columns[rows.item_columns], rows.entities)
     if columns == "neighbourhood":
         assert rows.num_columns < index.num_entities
-
-
-def test_denoising_shrinks_to_the_free_memory_and_training_refuses(monkeypatch):
-    import kgrec.train.memory as memory
-    from kgrec.errors import KgrecError
-
-    index = KGIndex.build(random_kg(seed=4), CPU)
-    rows = ItemRows.build(index, torch.arange(20), "all")
-    torch.manual_seed(0)
-    diffusion = RowDiffusion(rows, DiffKGConfig(batch=16, dims=(8,)), CPU)
-    ample = diffusion.top_k(2)
-    one_row = diffusion.denoiser.row_bytes(training=False)
-    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 2 * 3 * one_row)
-    with pytest.warns(memory.MemoryWarning, match="diffkg.batch"):
-        tight = diffusion.top_k(2)  # 3 rows per block instead of 16: the same pairs
-    assert all(torch.equal(a, b) for a, b in zip(ample, tight))
-    with pytest.raises(KgrecError, match="lower diffkg.batch"):
-        diffusion.train_epoch(None, torch.zeros(20, 4), torch.Generator().manual_seed(0))

@@ -4,15 +4,15 @@ import pytest
 import torch
 
 from kgrec import Batch
-from kgrec.graph.ops import dgl_unavailable_reason
+from kgrec.testing import backend_params
 
-REASON = dgl_unavailable_reason(torch.device("cpu"))
+DGL_CPU = next(p for p in backend_params() if p.id == "dgl-cpu")
 
 
-@pytest.mark.skipif(REASON is not None, reason=str(REASON))
+@pytest.mark.parametrize("backend,device", [DGL_CPU])
 @pytest.mark.parametrize("recommender", ["lightgcn", "mf"])
 @pytest.mark.parametrize("cl_view", ["reference", "modal"])
-def test_backends_agree(make, recommender, cl_view):
+def test_backends_agree(make, backend, device, recommender, cl_view):
     runs = {}
     for backend in ("torch", "dgl"):
         built = make(backend=backend, recommender=recommender, cl_view=cl_view, cl_method=0,
@@ -23,7 +23,8 @@ def test_backends_agree(make, recommender, cl_view):
         batch = Batch(torch.as_tensor(data.train.users)[idx], torch.as_tensor(data.train.items)[idx],
                       torch.remainder(idx, data.num_items))
         emb, view = built.forward()
-        terms = {**built.model.loss(emb, batch, view), **built.aug.loss(emb, batch, built.ctx)}
+        terms = {**built.model.loss(emb, batch, view), **built.ctx.losses,
+                 **built.aug.loss(emb, batch, built.ctx)}
         sum(terms.values()).backward()
         grads = {n: p.grad.clone() for n, p in [*built.model.named_parameters(),
                                                 *built.aug.modalities.named_parameters()]}

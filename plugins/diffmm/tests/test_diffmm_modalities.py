@@ -29,9 +29,9 @@ def test_one_two_or_three_modalities_train_end_to_end(make, count, cl_method):
     data = _with_modalities(count)
     if count == 1 and cl_method == 0:
         with pytest.warns(UserWarning, match="one modality"):
-            built = make(data, cl_method=cl_method, batch_size=32)
+            built = make(data, cl_method=cl_method, diffusion={"batch_size": 32})
     else:
-        built = make(data, cl_method=cl_method, batch_size=32)
+        built = make(data, cl_method=cl_method, diffusion={"batch_size": 32})
     aug = built.aug
     assert aug.names == list(data.modalities)
     assert set(aug.modalities.projections) == set(data.modalities)
@@ -55,8 +55,8 @@ def test_fusion_is_a_convex_combination(make):
     one, three = _with_modalities(1), None
     feats = one.modalities["smell"]
     three = one.replace(modalities={"a": feats, "b": feats, "c": feats})
-    single = make(one, diffusion=False, contrast=False)
-    triple = make(three, diffusion=False, contrast=False)
+    single = make(one, modal_graphs="original", contrast=False)
+    triple = make(three, modal_graphs="original", contrast=False)
     triple.model.load_state_dict(single.model.state_dict())
     for name in ("a", "b", "c"):
         triple.aug.modalities.projections[name].load_state_dict(
@@ -70,8 +70,8 @@ def test_fusion_is_a_convex_combination(make):
 
 
 def test_refine_adds_the_normalised_fused_residual(make):
-    built = make(diffusion=False, ris_lambda=0.5)
-    view = built.aug.transform(built.model.view(), built.ctx)
+    built = make(modal_graphs="original", ris_lambda=0.5)
+    view = built.ctx.view = built.aug.transform(built.ctx.base, built.ctx)
     fused = torch.cat([view.users, view.items])
     encoded = built.model.encode(view)
     refined = built.aug.refine(encoded, built.ctx)
@@ -80,7 +80,7 @@ def test_refine_adds_the_normalised_fused_residual(make):
 
 
 def test_no_diffusion_ablation_uses_the_original_graph(make):
-    built = make(diffusion=False)
+    built = make(modal_graphs="original")
     assert built.aug.denoising is None
     assert built.aug.fit_epoch(built.ctx) == {}
     assert all(g is built.aug.main_graph for g in built.aug.graphs.values())

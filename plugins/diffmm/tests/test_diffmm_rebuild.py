@@ -1,11 +1,10 @@
-"""Sparse rows densified per batch, and the per-epoch modality-graph rebuild."""
+"""The per-epoch modality-graph rebuild."""
 
 import numpy as np
 import pytest
 import torch
 
-from kgrec_diffmm.rebuild import (InteractionRows, drop_edges, modality_graph, rebuild_graph,
-                                  top_k_items)
+from kgrec_diffmm.rebuild import drop_edges, modality_graph, rebuild_graph
 
 
 def _dense_adjacency(graph):
@@ -14,24 +13,9 @@ def _dense_adjacency(graph):
     return a
 
 
-def test_dense_rows_match_the_interaction_matrix():
-    g = torch.Generator().manual_seed(0)
-    users = torch.randint(0, 7, (40,), generator=g)
-    items = torch.randint(0, 9, (40,), generator=g)
-    pairs = torch.unique(users * 9 + items)
-    users, items = pairs // 9, pairs % 9
-    shuffle = torch.randperm(len(users), generator=g)
-    rows = InteractionRows(users[shuffle], items[shuffle], num_users=8, num_items=9)  # user 7 has none
-    full = np.zeros((8, 9), dtype=np.float32)
-    full[users.numpy(), items.numpy()] = 1
-    batch = torch.tensor([7, 3, 0, 3, 5])  # an empty row and a repeated user
-    np.testing.assert_array_equal(rows.dense(batch).numpy(), full[batch.numpy()])
-    assert rows.dense(torch.tensor([7])).sum() == 0
-
-
 def test_top_k_then_graph_is_the_reference_normalised_adjacency():
     scores = torch.tensor([[0.1, 0.9, 0.3, 0.0], [0.8, 0.1, 0.7, 0.2], [0.0, 0.1, 0.2, 0.3]])
-    top = top_k_items(scores, 2)
+    top = torch.topk(scores, 2, dim=1).indices
     assert [sorted(r) for r in top.tolist()] == [[1, 2], [0, 2], [2, 3]]
     graph = rebuild_graph(top, torch.arange(3), num_users=3, num_items=4, keep_rate=1.0,
                           generator=torch.Generator().manual_seed(0))
@@ -63,8 +47,8 @@ def test_rebuild_keeps_rebuild_k_items_per_user_and_is_deterministic(make):
     built = make(rebuild_k=3, keep_rate=1.0)
     aug = built.aug
     aug.train()  # sampling must still run without the denoiser's input dropout
-    first = aug.denoising.rebuild(aug.rows, 3, 1.0, 32, torch.Generator().manual_seed(0))
-    second = aug.denoising.rebuild(aug.rows, 3, 1.0, 32, torch.Generator().manual_seed(1))
+    first = aug.rebuild(torch.Generator().manual_seed(0))
+    second = aug.rebuild(torch.Generator().manual_seed(1))
     assert aug.denoising.denoisers.training  # mode restored
     U, I = built.data.num_users, built.data.num_items
     for name, graph in first.items():
@@ -92,27 +76,3 @@ def test_alignment_switch(make):
     built = make(alignment=False)
     stats = built.aug.fit_epoch(built.ctx)
     assert "diffusion_image" in stats and not any(k.startswith("align_") for k in stats)
-
-
-def test_rebuild_shrinks_to_the_free_memory_with_the_same_graphs(make, monkeypatch):
-    import kgrec.train.memory as memory
-
-    built = make(rebuild_k=2, keep_rate=1.0)
-    aug = built.aug
-    ample = aug.denoising.rebuild(aug.rows, 2, 1.0, 64, torch.Generator().manual_seed(0))
-    one_row = max(d.row_bytes(training=False) for d in aug.denoising.denoisers.values())
-    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 2 * 5 * one_row)
-    with pytest.warns(memory.MemoryWarning, match="diffmm.batch_size"):
-        tight = aug.denoising.rebuild(aug.rows, 2, 1.0, 64, torch.Generator().manual_seed(0))
-    for name, graph in ample.items():  # 5 users per block instead of 64: the same graphs
-        assert torch.equal(graph.src, tight[name].src) and torch.equal(graph.dst, tight[name].dst)
-
-
-def test_denoiser_training_refuses_a_batch_that_does_not_fit(make, monkeypatch):
-    import kgrec.train.memory as memory
-    from kgrec.errors import KgrecError
-
-    built = make()
-    monkeypatch.setattr(memory, "available_bytes", lambda device="cpu": 10_000)
-    with pytest.raises(KgrecError, match="lower diffmm.batch_size"):
-        built.aug.fit_epoch(built.ctx)

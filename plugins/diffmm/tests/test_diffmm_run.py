@@ -1,53 +1,52 @@
 """DiffMM end to end: short runs with each backbone, presets, determinism, checkpointed graphs."""
 
 import io
-import json
 
 import pytest
 import torch
 
-from kgrec import registry
-from kgrec.config import EvalConfig, TrainConfig, resolve_run_config
-from kgrec.testing import tiny_data, tiny_run
-from kgrec.train.trainer import Trainer
+import kgrec
+from kgrec.testing import AugmenterContract, tiny_run
+from kgrec_diffmm import DiffMM
 
-BACKBONES = [r for r in ("lightgcn", "gcn", "mf") if r in registry.available("recommender")]
+BACKBONES = ["lightgcn", "gcn", "mf"]
+
+
+class TestDiffMMContract(AugmenterContract):
+    name = "diffmm"
+    options = {"diffmm": {"diffusion": {"batch_size": 64}}}
 
 
 @pytest.mark.parametrize("recommender", BACKBONES)
 def test_short_run_with_each_backbone(tmp_path, recommender):
     result = tiny_run("diffmm", recommender, tmp_path / recommender, epochs=2,
-                      options={"diffmm": {"batch_size": 64}})
-    metrics = json.loads((tmp_path / recommender / "metrics.json").read_text())
-    assert 0 <= metrics["test"]["recall@20"] <= 1
-    row = result.result.history[0]
+                      options={"diffmm": {"diffusion": {"batch_size": 64}}})
+    row = result.history[0]
     assert {"contrast", "fit_diffusion_image", "fit_align_audio", "fit_modal_edges"} <= set(row)
 
 
 def test_same_seed_same_result_and_ablations_change_it(tmp_path):
     def run(name, **options):
         result = tiny_run("diffmm", "lightgcn", tmp_path / name, epochs=2, seed=5,
-                          options={"diffmm": {"batch_size": 64, **options}})
-        return result.result.test
+                          options={"diffmm": {"diffusion": {"batch_size": 64}, **options}})
+        return result.test
 
     first, again = run("a"), run("b")
     assert first == again
-    assert run("no_diffusion", diffusion=False) != first
+    assert run("no_diffusion", modal_graphs="original") != first
 
 
 def test_presets_set_the_reference_values():
-    cls = registry.load("augmenter", "diffmm")
-    config = resolve_run_config({"augmenter": "diffmm", "recommender": "lightgcn", "preset": "tiktok"},
-                                registry.load("recommender", "lightgcn"), cls)
+    config = kgrec.resolve_config({"augmenter": "diffmm", "recommender": "lightgcn",
+                                   "preset": "tiktok"})
     aug = config.augmenter_config
     assert (aug.trans, aug.cl_method, aug.e_loss, aug.ssl_reg) == (1, 1, 0.1, 1e-2)
     assert config.recommender_config.reg == 1e-4 and config.train.epochs == 50
-    sports = resolve_run_config({"augmenter": "diffmm", "recommender": "mf", "preset": "sports",
-                                 "diffmm": {"temp": 0.2}},
-                                registry.load("recommender", "mf"), cls)
+    sports = kgrec.resolve_config({"augmenter": "diffmm", "recommender": "mf", "preset": "sports",
+                                   "diffmm": {"temp": 0.2}})
     assert sports.augmenter_config.temp == 0.2  # explicit settings beat the preset
     assert sports.augmenter_config.keep_rate == 1.0 and sports.recommender_config.reg == 1e-6
-    assert set(cls.presets) == {"tiktok", "baby", "sports"}
+    assert set(DiffMM.presets) == {"tiktok", "baby", "sports"}
 
 
 def test_rebuilt_graphs_survive_a_checkpoint(make):
@@ -72,14 +71,13 @@ def test_rebuilt_graphs_survive_a_checkpoint(make):
     torch.testing.assert_close(got.items, expected.items)
 
 
-def test_trainer_tests_with_the_best_epochs_graphs(make, tmp_path):
-    built = make()
-    trainer = Trainer(built.model, built.aug, built.data, built.ctx.ops, torch.device("cpu"),
-                      TrainConfig(epochs=3, batch_size=128, patience=3, backend="torch", device="cpu"),
-                      EvalConfig(), built.ctx.generator, tmp_path / "best.pt", progress=False)
-    trainer.fit()
-    saved = torch.load(tmp_path / "best.pt", weights_only=True)["augmenter"]["_extra_state"]
-    assert set(saved) == set(built.aug.names)
+def test_the_run_tests_with_the_best_epochs_graphs(tmp_path):
+    result = tiny_run("diffmm", "lightgcn", tmp_path / "run", epochs=3,
+                      options={"diffmm": {"diffusion": {"batch_size": 64}}})
+    saved = torch.load(tmp_path / "run" / "best.pt", weights_only=True)["augmenter"]["_extra_state"]
+    trained = kgrec.load(result.run_dir)
+    assert set(saved) == set(trained.augmenter.names)
     for name, parts in saved.items():
-        assert torch.equal(built.aug.graphs[name].src, parts["src"])
-        assert torch.equal(built.aug.graphs[name].weight, parts["weight"])
+        assert torch.equal(trained.augmenter.graphs[name].src, parts["src"])
+        assert torch.equal(trained.augmenter.graphs[name].weight, parts["weight"])
+    assert trained.evaluate("test") == result.test

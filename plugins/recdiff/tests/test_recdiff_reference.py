@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from kgrec import Batch
-from kgrec.testing import tiny_context, tiny_model, tiny_setup
-from kgrec_recdiff import RecDiff, RecDiffConfig
+from kgrec.testing import tiny_augmenter, tiny_context, tiny_model, tiny_setup
 
 REG = 1e-2
 
@@ -88,7 +87,7 @@ def test_one_step_matches_the_reference_transcription():
     setup = tiny_setup(dim=64)
     data = setup.data
     model = tiny_model("gcn", setup, reg=REG)
-    aug = RecDiff(RecDiffConfig(social_direction="as_given"), setup)
+    aug = tiny_augmenter("recdiff", model, social_direction="as_given")
     model.train()
     aug.train()
     g = torch.Generator().manual_seed(1)
@@ -101,11 +100,11 @@ def test_one_step_matches_the_reference_transcription():
     # give the reference its rows in user order and permute the batch afterwards.
     order = torch.argsort(users)
     torch.manual_seed(7)
-    ctx = tiny_context(model, training=True)
-    view = model.view()
-    emb = aug.refine(model.encode(view), ctx)
     batch = Batch(users, pos, neg)
-    ours = sum(model.loss(emb, batch, view).values()) + sum(aug.loss(emb, batch, ctx).values())
+    ctx = tiny_context(model, training=True, batch=batch)
+    view = ctx.base
+    emb = aug.refine(model.encode(view), ctx)
+    ours = sum(model.loss(emb, batch, view).values()) + sum(ctx.losses.values())
     ours_grads = torch.autograd.grad(ours, params, allow_unused=True)
 
     torch.manual_seed(7)

@@ -75,7 +75,7 @@ class AdaGCL(GraphAugmenter):
 
     def loss(self, emb: Embeddings, batch: Batch, ctx: Context) -> dict[str, Tensor]:
         cfg = self.config
-        base = ctx.base_view()
+        base = ctx.base
         graph = base.graph
         terms: dict[str, Tensor] = {}
 

@@ -2,8 +2,10 @@
 
 - :meth:`DiffKG.transform`: item inputs = the KG encoder's rows for the items' entities
   (the augmenter owns the entity table; items without an entity keep the backbone's own).
-- :meth:`DiffKG.fit_epoch`: train the item-row denoiser on ELBO + CKGC with its own Adam,
-  then rebuild the denoised KG (top-k, reverse edges, mask to the KG, keep-rate dropout).
+- :meth:`DiffKG.fit_epoch`: train the item-row denoiser (the core's
+  :class:`~kgrec.diffusion.RowDiffusion`) on ELBO + CKGC with its own Adam (declared in
+  :meth:`DiffKG.optimizers`), then rebuild the denoised KG (top-k, reverse edges, mask to the
+  KG, keep-rate dropout).
 - :meth:`DiffKG.loss`: InfoNCE between the backbone's embeddings on the two KG views;
   ``cl_pattern`` picks which view feeds BPR and evaluation.
 
@@ -16,7 +18,7 @@ reference's penalty on every parameter.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -24,8 +26,9 @@ from torch import Tensor
 
 from kgrec import (Batch, Context, Embeddings, Graph, GraphAugmenter, MissingDataError, Setup,
                    View)
+from kgrec.diffusion import RowDiffusion
 from kgrec_diffkg.config import PRESETS, DiffKGConfig
-from kgrec_diffkg.diffusion import ItemRows, RowDiffusion
+from kgrec_diffkg.diffusion import ItemRows, objective
 from kgrec_diffkg.encoder import KGEncoder
 from kgrec_diffkg.kg import KGIndex, receptive_field, sample_per_head
 from kgrec_diffkg.rebuild import denoised_pairs, keep_edges
@@ -74,10 +77,12 @@ class DiffKG(GraphAugmenter):
         # pairs the keep-rate dropout draws from each epoch: the last rebuild's, or (for
         # kg_view="dropout") the original KG's
         self.candidates: tuple[Tensor, Tensor, Tensor] | None = None
-        self.generator: RowDiffusion | None = None
+        self.rows: ItemRows | None = None
+        self.diffusion: RowDiffusion | None = None
         if config.kg_view == "denoised" and self.uses_generated_view:
-            rows = ItemRows.build(self.index, self.item_entity, config.columns)
-            self.generator = RowDiffusion(rows, config, device)
+            self.rows = ItemRows.build(self.index, self.item_entity, config.columns)
+            self.diffusion = RowDiffusion(config.diffusion, self.rows.num_columns,
+                                          owner="diffkg.diffusion")
         elif config.kg_view == "dropout":
             self.candidates = (self.original.dst, self.original.src, self.original.etype)
 
@@ -104,16 +109,16 @@ class DiffKG(GraphAugmenter):
 
     # --- hooks ---------------------------------------------------------------------------
 
-    def param_groups(self) -> list[dict[str, Any]]:
-        """The KG encoder trains with BPR at the main lr; the denoiser has its own Adam."""
-        return [{"params": list(self.encoder.parameters())}]
+    def optimizers(self) -> Mapping[str, Any]:
+        """The denoiser's own Adam (the KG encoder trains with BPR, in the default group)."""
+        return {"denoiser": self.diffusion.optimizer} if self.diffusion is not None else {}
 
     def fit_epoch(self, ctx: Context) -> dict[str, float]:
         cfg = self.config
         if not self.uses_generated_view or cfg.kg_view == "original":
             return {}
         stats: dict[str, float] = {}
-        if self.generator is not None and (self.candidates is None
+        if self.diffusion is not None and (self.candidates is None
                                            or (ctx.epoch - 1) % cfg.diffuse_every == 0):
             stats = self.diffuse(ctx)
         heads, tails, relations = self.candidates
@@ -125,16 +130,21 @@ class DiffKG(GraphAugmenter):
     def diffuse(self, ctx: Context) -> dict[str, float]:
         """Train the denoiser one pass, then take every item's top-k denoised pairs that the
         KG has (with reverses) as the candidates of the next epochs' dropout."""
-        cfg, rows = self.config, self.generator.rows
+        cfg, rows = self.config, self.rows
         signal = None
         if cfg.ckgc:
-            users = ctx.base_view().users.detach()
+            users = ctx.base.users.detach()
             per_item = torch.zeros(self.item_entity.shape[0], users.shape[1], device=users.device)
             per_item.index_add_(0, self.train_items, users[self.train_users])
             signal = per_item[rows.items]
         targets = self.encoder.entity.detach()[rows.entities]
-        stats = self.generator.train_epoch(signal, targets, ctx.generator)
-        self.candidates = denoised_pairs(self.index, *self.generator.top_k(cfg.rebuild_k))
+        loss = objective(rows, signal, targets, cfg.e_loss,
+                         mse_scale=rows.num_columns / self.index.num_entities)
+        stats = self.diffusion.train_epoch(rows.matrix, ctx.generator, loss)
+        best = self.diffusion.top_k(rows.matrix, cfg.rebuild_k, ctx.generator)["rows"]
+        heads = rows.entities.repeat_interleave(best.shape[1])
+        tails = rows.columns[best].reshape(-1)
+        self.candidates = denoised_pairs(self.index, heads, tails)
         stats["kg_pairs"] = float(self.candidates[0].shape[0])
         return stats
 
@@ -147,7 +157,7 @@ class DiffKG(GraphAugmenter):
         if not cfg.contrast or cfg.ssl_reg == 0:
             return {}
         _, second = self.views()
-        base = ctx.base_view()
+        base = ctx.base
         other = ctx.encode(base.replace(items=self.item_inputs(second, base.items)))
         cl = (contrast_loss(other.users, emb.users, batch.users, cfg.temp)
               + contrast_loss(other.items, emb.items, batch.pos_items, cfg.temp))
@@ -158,7 +168,7 @@ class DiffKG(GraphAugmenter):
     def get_extra_state(self) -> dict[str, Tensor]:
         g = self.generated
         state = {"src": g.src, "dst": g.dst, "etype": g.etype}
-        if self.generator is not None and self.candidates is not None:
+        if self.diffusion is not None and self.candidates is not None:
             state.update(zip(("cand_heads", "cand_tails", "cand_relations"), self.candidates))
         return state
 

@@ -8,13 +8,23 @@ L2 weight) stay in ``train.*`` and ``<recommender>.*``; the preset sets the reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from kgrec.diffusion import DiffusionConfig
 
 
 @dataclass
 class DiffKGConfig:
     """Options of the ``diffkg`` augmenter (``--set diffkg.<field>=value``)."""
+
+    renamed: ClassVar[dict[str, str]] = {
+        "lr": "diffusion.lr", "batch": "diffusion.batch_size", "steps": "diffusion.steps",
+        "noise_scale": "diffusion.noise_scale", "noise_min": "diffusion.noise_min",
+        "noise_max": "diffusion.noise_max", "sampling_steps": "diffusion.sampling_steps",
+        "dims": "diffusion.hidden", "d_emb_size": "diffusion.time_dim",
+        "norm": "diffusion.normalize_input"}
+    """Keys that moved into the shared ``diffusion`` section (named in the error)."""
 
     # --- KG encoder (relation-aware attention, trained jointly with BPR) ---
     layer_num_kg: int = 1
@@ -32,27 +42,11 @@ class DiffKGConfig:
     """InfoNCE temperature."""
     cl_pattern: int = 0
     """0: the denoised KG feeds BPR and evaluation; 1: the original KG does."""
-    # --- diffusion over item rows of the item-entity adjacency ---
-    lr: float = 1e-3
-    """Learning rate of the denoiser's own Adam (trained in fit_epoch, not with BPR)."""
-    batch: int = 1024
-    """Item rows per denoiser step and per rebuild block (the reference shares its BPR batch)."""
-    steps: int = 5
-    """Diffusion steps T."""
-    noise_scale: float = 0.1
-    """Scale of the linear-variance noise schedule."""
-    noise_min: float = 1e-4
-    """Lower bound of the noise schedule (before noise_scale)."""
-    noise_max: float = 0.02
-    """Upper bound of the noise schedule (before noise_scale)."""
-    sampling_steps: int = 0
-    """The rebuild's reverse chain starts from q(x_s | x_0) at this step; 0 = from x_0."""
-    dims: tuple[int, ...] = (1000,)
-    """Hidden sizes of the denoiser MLP (columns -> dims -> columns)."""
-    d_emb_size: int = 10
-    """Size of the denoiser's timestep embedding."""
-    norm: bool = True
-    """L2-normalise the denoiser's input rows (the reference's norm)."""
+    # --- diffusion over rows of the KG adjacency (trained in fit_epoch, not with BPR) ---
+    diffusion: DiffusionConfig = field(
+        default_factory=lambda: DiffusionConfig(normalize_input=True))
+    """The denoiser, its schedule and its own Adam (``diffkg.diffusion.steps``, ...); the
+    reference's steps, noise_*, sampling_steps, dims, d_emb_size, norm, lr and batch."""
     e_loss: float = 0.5
     """Denoiser loss = (1 - e_loss) * ELBO + e_loss * CKGC."""
     # --- rebuilding the denoised KG each epoch ---
@@ -85,13 +79,6 @@ class DiffKGConfig:
             (self.triplet_num == -1 or self.triplet_num >= 1, "triplet_num must be -1 or >= 1"),
             (self.ssl_reg >= 0 and self.temp > 0, "ssl_reg must be >= 0 and temp > 0"),
             (self.cl_pattern in (0, 1), "cl_pattern must be 0 or 1"),
-            (self.lr > 0 and self.batch >= 1, "lr must be > 0 and batch >= 1"),
-            (self.steps >= 1 and 0 <= self.sampling_steps <= self.steps,
-             "need steps >= 1 and 0 <= sampling_steps <= steps"),
-            (self.noise_scale >= 0 and 0 <= self.noise_min <= self.noise_max < 1,
-             "need noise_scale >= 0 and 0 <= noise_min <= noise_max < 1"),
-            (len(self.dims) >= 1 and all(d >= 1 for d in self.dims), "dims must be positive sizes"),
-            (self.d_emb_size >= 1, "d_emb_size must be >= 1"),
             (0 <= self.e_loss <= 1, "e_loss must be in [0, 1]"),
             (self.rebuild_k >= 1, "rebuild_k must be >= 1"),
             (0 < self.keep_rate <= 1, "keep_rate must be in (0, 1]"),

@@ -34,9 +34,3 @@ def keep_edges(heads: Tensor, tails: Tensor, relations: Tensor, num_entities: in
     """Each pair kept independently with probability ``keep_rate``; a typed graph tail -> head."""
     keep = torch.rand(heads.shape[0], generator=generator).to(heads.device) < keep_rate
     return kg_graph(heads[keep], tails[keep], relations[keep], num_entities)
-
-
-def rebuild_kg(index: KGIndex, heads: Tensor, tails: Tensor, keep_rate: float,
-               generator: torch.Generator) -> Graph:
-    """The denoised KG from candidate (head, tail) pairs (see the module docstring)."""
-    return keep_edges(*denoised_pairs(index, heads, tails), index.num_entities, keep_rate, generator)

@@ -2,12 +2,15 @@
 
 How the reference's one model maps onto the seam (see ``interfaces.py``):
 
-- ``fit_epoch``: train one denoiser per modality over users' interaction rows (diffusion
-  loss + ``e_loss`` x modality alignment, own Adam), then rebuild each modality's user-item
-  graph from the denoised rows (top ``rebuild_k`` items per user, normalised, dropped out).
+- ``fit_epoch``: train one denoiser per modality over users' interaction rows (the core's
+  :class:`~kgrec.diffusion.RowDiffusion`, one channel per modality; diffusion loss +
+  ``e_loss`` x modality alignment, own Adam declared in ``optimizers``), then rebuild each
+  modality's user-item graph from the denoised rows (top ``rebuild_k`` items per user,
+  normalised, dropped out).
 - ``transform``: the backbone's input becomes the fused modal embedding ``M`` built from its
   own id tables (``view.users`` / ``view.items``) and the projected modality features.
-- ``refine``: add ``ris_lambda * normalise(M)`` to the backbone's output.
+- ``refine``: add ``ris_lambda * normalise(M)`` to the backbone's output, reading ``M`` back
+  from the step's transformed view (``ctx.view``).
 - ``loss``: cross-modal InfoNCE over per-modality views encoded by the backbone
   (``ctx.encode``), pairwise (``cl_method 0``) or against the main embedding (``1``).
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -29,12 +32,13 @@ from torch import Tensor
 
 from kgrec import (Batch, Context, Embeddings, Graph, GraphAugmenter, PluginError, Recommender,
                    Setup, View)
+from kgrec.diffusion import RowDiffusion, SparseRows
 
 from kgrec_diffmm.config import PRESETS, DiffMMConfig
 from kgrec_diffmm.encoder import contrast_loss, fused_embedding, view_inputs
 from kgrec_diffmm.features import Modalities
-from kgrec_diffmm.generator import ModalityDiffusion
-from kgrec_diffmm.rebuild import InteractionRows, modality_graph
+from kgrec_diffmm.generator import objective
+from kgrec_diffmm.rebuild import modality_graph, rebuild_graph
 
 
 class DiffMM(GraphAugmenter):
@@ -53,14 +57,12 @@ class DiffMM(GraphAugmenter):
         # DiffMM's own main graph, as its reference builds it: D^-1/2 (A + I) D^-1/2.
         self.main_graph = modality_graph(setup.train_users, setup.train_items,
                                          self.num_users, self.num_items)
-        self.rows = InteractionRows(setup.train_users, setup.train_items,
-                                    self.num_users, self.num_items)
-        self.denoising = (ModalityDiffusion(
-            self.names, self.num_items, config.diffusion_config(), config.dims, config.d_emb_size,
-            config.norm, config.lr, setup.device) if config.diffusion else None)
+        self.rows = SparseRows(setup.train_users, setup.train_items, self.num_users, self.num_items)
+        self.denoising = (RowDiffusion(config.diffusion, self.num_items, channels=self.names,
+                                       owner="diffmm.diffusion")
+                          if config.modal_graphs == "generated" else None)
         # Until the first rebuild, and always without diffusion, the original graph stands in.
         self.graphs: dict[str, Graph] = {name: self.main_graph for name in self.names}
-        self._fused: Tensor | None = None
         if config.contrast and config.cl_method == 0 and len(self.names) < 2:
             warnings.warn("diffmm: cl_method 0 contrasts modality pairs, and this dataset has one "
                           "modality, so there is no contrastive loss", stacklevel=2)
@@ -70,9 +72,9 @@ class DiffMM(GraphAugmenter):
             raise PluginError(f"diffmm projects features to {self.setup_info.embedding_dim} dims but "
                               f"the backbone's embeddings have {model.embedding_dim}")
 
-    def param_groups(self) -> list[dict[str, Any]]:
-        """Projections and fusion weights train with the backbone; the denoisers do not."""
-        return [{"params": list(self.modalities.parameters())}]
+    def optimizers(self) -> Mapping[str, Any]:
+        """The denoisers' own Adam; projections and fusion weights train with the backbone."""
+        return {"denoisers": self.denoising.optimizer} if self.denoising is not None else {}
 
     # ----------------------------------------------------------------- per epoch
 
@@ -82,14 +84,23 @@ class DiffMM(GraphAugmenter):
         cfg = self.config
         with torch.no_grad():
             features = {name: self.modalities.project(name) for name in self.names}
-            item_emb = ctx.base_view().items.detach()
+            item_emb = ctx.base.items.detach()
         e_loss = cfg.e_loss if cfg.alignment else 0.0
-        stats = self.denoising.train_epoch(self.rows, features, item_emb, e_loss,
-                                           cfg.batch_size, ctx.generator)
-        self.graphs = self.denoising.rebuild(self.rows, cfg.rebuild_k, cfg.keep_rate,
-                                             cfg.batch_size, ctx.generator)
+        stats = self.denoising.train_epoch(self.rows, ctx.generator,
+                                           objective(features, item_emb, e_loss))
+        self.graphs = self.rebuild(ctx.generator)
         stats["modal_edges"] = sum(g.num_edges for g in self.graphs.values()) / len(self.graphs)
         return stats
+
+    def rebuild(self, generator: torch.Generator) -> dict[str, Graph]:
+        """Each modality's graph from its denoiser: every user's row denoised (no input
+        dropout), its top ``rebuild_k`` items kept, normalised, edges dropped at ``keep_rate``."""
+        cfg = self.config
+        tops = self.denoising.top_k(self.rows, cfg.rebuild_k, generator)
+        users = torch.arange(self.num_users, device=self.main_graph.device)
+        return {name: rebuild_graph(tops[name], users, self.num_users, self.num_items,
+                                    cfg.keep_rate, generator)
+                for name in self.names}
 
     # ----------------------------------------------------------------- per step
 
@@ -100,19 +111,22 @@ class DiffMM(GraphAugmenter):
         fused = fused_embedding(ctx.ops, self.main_graph, self.graphs, view.users, view.items,
                                 self._features(), self.modalities.weights(),
                                 self.config.ris_adj_lambda)
-        self._fused = fused
         return view.replace(users=fused[:self.num_users], items=fused[self.num_users:])
 
     def refine(self, emb: Embeddings, ctx: Context) -> Embeddings:
-        fused, self._fused = self._fused, None
-        if fused is None or self.config.ris_lambda == 0:
+        """Add ``ris_lambda * normalise(M)``; ``M`` is this step's fused input (``ctx.view``)."""
+        if self.config.ris_lambda == 0:
             return emb
-        residual = self.config.ris_lambda * F.normalize(fused, dim=1)
-        return Embeddings(emb.users + residual[:self.num_users], emb.items + residual[self.num_users:])
+        if ctx.view is None:
+            raise PluginError("diffmm.refine reads the fused input from ctx.view; set ctx.view to "
+                              "what transform returned (the trainer does)")
+        lam = self.config.ris_lambda
+        return Embeddings(emb.users + lam * F.normalize(ctx.view.users, dim=1),
+                          emb.items + lam * F.normalize(ctx.view.items, dim=1))
 
     def modality_views(self, ctx: Context) -> list[Embeddings]:
         """Each modality's contrastive view, encoded by the backbone (any backbone)."""
-        base = ctx.base_view()
+        base = ctx.base
         views = []
         for name, feats in self._features().items():
             graph = self.graphs[name]

@@ -1,9 +1,10 @@
-"""Sparse interaction rows, densified one batch at a time, and the modality-graph rebuild.
+"""The modality-graph rebuild: from each user's top items to a normalised, dropped-out graph.
 
 Reference code: ``Coach.trainEpoch`` (the rebuild after the denoisers' epoch),
 ``Coach.buildUIMatrix`` and ``SpAdjDropEdge`` in ``HKUDS/DiffMM``. The reference appends
 every (user, item) pair in a Python double loop and densifies the whole U x I matrix once;
-here the rows stay in CSR form and the graph is built with tensor operations.
+here the rows stay sparse (:class:`kgrec.diffusion.SparseRows`) and the graph is built with
+tensor operations.
 """
 
 from __future__ import annotations
@@ -12,42 +13,6 @@ import torch
 from torch import Tensor
 
 from kgrec import Graph, bipartite_graph
-
-
-class InteractionRows:
-    """The training matrix R (users x items, binary) in CSR form on ``device``.
-
-    :meth:`dense` returns the rows of a batch of users as a dense ``(B, I)`` block, the
-    only dense piece of R that ever exists.
-    """
-
-    def __init__(self, users: Tensor, items: Tensor, num_users: int, num_items: int):
-        order = torch.argsort(users * num_items + items)
-        users, items = users[order], items[order]
-        counts = torch.bincount(users, minlength=num_users)
-        self.indptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
-        self.indices = items
-        self.num_users = num_users
-        self.num_items = num_items
-
-    def dense(self, batch_users: Tensor) -> Tensor:
-        """Rows of ``batch_users`` as 0/1 floats. Shapes: ``(B,) -> (B, I)``."""
-        starts = self.indptr[batch_users]
-        counts = self.indptr[batch_users + 1] - starts
-        total = int(counts.sum())
-        out = torch.zeros(batch_users.shape[0], self.num_items, device=self.indices.device)
-        if total == 0:
-            return out
-        row = torch.repeat_interleave(torch.arange(batch_users.shape[0], device=counts.device), counts)
-        first = torch.cumsum(counts, 0) - counts  # where each batch row's run starts in `row`
-        position = torch.arange(total, device=counts.device) - first[row] + starts[row]
-        out[row, self.indices[position]] = 1.0
-        return out
-
-
-def top_k_items(scores: Tensor, k: int) -> Tensor:
-    """Indices of the ``k`` best items of each row. Shapes: ``(B, I) -> (B, k)``."""
-    return torch.topk(scores, k=min(k, scores.shape[1]), dim=1).indices
 
 
 def modality_graph(users: Tensor, items: Tensor, num_users: int, num_items: int) -> Graph:

@@ -8,14 +8,16 @@ rate ``difflr``.
 Hooks:
 
 - ``refine`` (training): ``s = SocialGCN(e_user^0)`` for *all* users, one diffusion training
-  draw per user (uniform ``t``, fresh noise), ``users + x0_hat``. The hook sees no batch,
-  so every user gets a draw; :meth:`loss` then averages the per-user loss over the batch's
-  rows (users repeat as often as they have positives in the batch, the reference's
+  draw per user (uniform ``t``, fresh noise), ``users + x0_hat``; every user gets a draw,
+  because evaluation-time embeddings cover every user. The diffusion loss of the same draw
+  goes into the step's record (``ctx.add_loss``): the per-user loss averaged over the
+  batch's rows (users repeat as often as they have positives in the batch, the reference's
   weighting). The one difference from the reference, which draws per batch row: a user
   appearing twice in a batch shares one ``t`` and one noise draw. Equal in expectation.
 - ``refine`` (evaluation): the deterministic reverse chain from ``s_u`` (``sampling_steps``
   0), added to every user.
-- ``param_groups``: the social GCN at ``train.lr``, the denoiser at ``difflr``; one Adam
+- ``param_groups``: the social GCN at ``train.lr``, the denoiser at ``diffusion.lr``
+  (the reference's ``difflr``); one Adam
   with two groups equals the reference's two Adams (weight decay 0, per-parameter state),
   and the trainer's StepLR decays both (``train.lr_decay``, 0.985 in the presets).
 
@@ -31,9 +33,7 @@ from typing import Any
 
 from torch import Tensor
 
-from kgrec import (Batch, ConfigError, Context, Embeddings, GraphAugmenter, KgrecError,
-                   Recommender, Setup)
-from kgrec.diffusion import Denoiser
+from kgrec import ConfigError, Context, Embeddings, GraphAugmenter, Recommender, Setup
 from kgrec_recdiff.config import PRESETS, RecDiffConfig
 from kgrec_recdiff.denoise import DenoisingAutoencoder, LatentDiffusion, Passthrough
 from kgrec_recdiff.encoder import SocialGCN, social_graph
@@ -57,12 +57,10 @@ class RecDiff(GraphAugmenter):
         if config.mode == "none":
             self.denoise = Passthrough()
         else:
-            denoiser = Denoiser(dim, hidden=list(config.dims), time_dim=config.emb_size,
-                                normalize_input=config.norm, dropout=config.dropout)
-            self.denoise = (LatentDiffusion(config.diffusion(), denoiser)
+            denoiser = config.diffusion.denoiser(dim)
+            self.denoise = (LatentDiffusion(config.diffusion, denoiser)
                             if config.mode == "diffusion"
                             else DenoisingAutoencoder(denoiser, config.dae_noise))
-        self._pending: Tensor | None = None  # per-user loss of this training step
 
     def bind(self, model: Recommender) -> None:
         if model.embedding_dim != self.dim:
@@ -76,28 +74,20 @@ class RecDiff(GraphAugmenter):
             groups.append({"params": social})
         denoiser = [p for p in self.denoise.parameters() if p.requires_grad]
         if denoiser:
-            groups.append({"params": denoiser, "lr": self.config.difflr})
+            groups.append({"params": denoiser, "lr": self.config.diffusion.lr})
         return groups
 
     def social_embeddings(self, ctx: Context) -> Tensor:
         """``s`` for all users from the backbone's layer-0 user table. Shapes: ``(U, d)``."""
-        return self.social(ctx.ops, self._graph, ctx.base_view().users)
+        return self.social(ctx.ops, self._graph, ctx.base.users)
 
     def refine(self, emb: Embeddings, ctx: Context) -> Embeddings:
         s = self.social_embeddings(ctx)
         if ctx.training:
-            self._pending, s_hat = self.denoise.train_step(s)
+            per_user, s_hat = self.denoise.train_step(s)
+            if per_user is not None and ctx.batch is not None:
+                name = "diffusion" if self.config.mode == "diffusion" else "dae"
+                ctx.add_loss(name, per_user[ctx.batch.users].mean())
         else:
-            self._pending = None
             s_hat = self.denoise.infer(s, ctx.generator)
         return Embeddings(emb.users + s_hat, emb.items)
-
-    def loss(self, emb: Embeddings, batch: Batch, ctx: Context) -> dict[str, Tensor]:
-        if self.config.mode == "none":
-            return {}
-        if self._pending is None:
-            raise KgrecError("recdiff.loss needs the per-user loss of a training-mode refine "
-                             "in the same step; call refine(emb, ctx) with ctx.training first")
-        per_user, self._pending = self._pending, None
-        name = "diffusion" if self.config.mode == "diffusion" else "dae"
-        return {name: per_user[batch.users].mean()}

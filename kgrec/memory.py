@@ -6,11 +6,12 @@ fits a workstation kills the process on a laptop, with no message, often hours i
 :func:`fit_batch_size` estimates the block before it is allocated and either picks a batch
 that fits or raises a :class:`~kgrec.errors.KgrecError` that names the setting to lower.
 
-For plugin authors::
+Public API (``kgrec.fit_batch_size``); :class:`kgrec.diffusion.RowDiffusion` already sizes
+its blocks with it. For a plugin's own dense loops::
 
-    from kgrec.train.memory import fit_batch_size
+    from kgrec import fit_batch_size
     rows_per_step = fit_batch_size(num_users, row_bytes=4 * num_items * 6, requested=cfg.batch,
-                                   device=device, setting="diffmm.batch_size", shrink=False)
+                                   device=device, setting="myaug.batch_size", shrink=False)
 
 ``row_bytes`` is what one row costs at the peak (inputs, activations and gradients of every
 dense ``(rows, width)`` tensor alive at once, float32 = 4 bytes per entry). Pass
