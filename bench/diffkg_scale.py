@@ -3,7 +3,7 @@
 Builds, in memory, a synthetic dataset with 18,000 users, 12,000 items, 80,000 entities and
 150,000 KG triples (120,000 item -> attribute, 30,000 attribute -> attribute; attribute
 popularity is Zipf-like, so items reach only part of the entities), then trains
-``diffkg+lightgcn`` for a couple of epochs through :func:`kgrec.experiment.run_experiment` and
+``diffkg+lightgcn`` for a couple of epochs through :func:`kgrec.run` and
 reports peak RSS (``resource.getrusage``) and the split of an epoch into the denoiser phase
 (``fit_epoch``: training on ELBO + CKGC, then the rebuild) and the BPR batches. Each
 configuration runs in its own process, so each peak is its own.
@@ -33,7 +33,7 @@ SIZES = dict(users=18_000, items=12_000, entities=80_000, triples=150_000, relat
 CONFIGS = {
     "neighbourhood": ["diffkg.columns=neighbourhood"],
     "all": ["diffkg.columns=all"],
-    "all, batch 256": ["diffkg.columns=all", "diffkg.batch=256"],
+    "all, batch 256": ["diffkg.columns=all", "diffkg.diffusion.batch_size=256"],
 }
 
 
@@ -75,19 +75,17 @@ def run_one(label: str, epochs: int, backend: str) -> dict:
     """One configuration in this process; returns the figures as a dict."""
     import torch
 
-    from kgrec import registry
-    from kgrec.config import parse_overrides, deep_merge, resolve_run_config
-    from kgrec.experiment import run_experiment
+    import kgrec
+    from kgrec.config import parse_overrides
 
     start = time.perf_counter()
     data = make_data()
     build_seconds = time.perf_counter() - start
     rss_data = peak_rss_mb()
-    raw = deep_merge({"augmenter": "diffkg", "recommender": "lightgcn",
-                      "train": {"epochs": epochs, "backend": backend, "device": "cpu", "eval_every": 1}},
-                     parse_overrides(CONFIGS[label]))
-    config = resolve_run_config(raw, registry.load("recommender", "lightgcn"),
-                                registry.load("augmenter", "diffkg"))
+    config = kgrec.resolve_config(
+        {"augmenter": "diffkg", "recommender": "lightgcn",
+         "train": {"epochs": epochs, "backend": backend, "device": "cpu", "eval_every": 1}},
+        parse_overrides(CONFIGS[label]))
     timings: list[float] = []
     from kgrec_diffkg import DiffKG
 
@@ -101,8 +99,8 @@ def run_one(label: str, epochs: int, backend: str) -> dict:
 
     DiffKG.fit_epoch = timed_fit
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_experiment(config, data, Path(tmp) / "run", progress=False, log=lambda *_: None)
-    history = result.result.history
+        result = kgrec.run(config, data=data, out=Path(tmp) / "run", progress=False, log=None)
+    history = result.history
     kg_edges = [row.get("fit_kg_edges") for row in history]
     return {
         "config": label, "threads": torch.get_num_threads(), "backend": result.backend,

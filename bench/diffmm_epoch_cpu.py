@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
-from kgrec import Context, Setup, registry, select_ops
-from kgrec.config import resolve_run_config
+import kgrec
 from kgrec.data import load_dataset
+from kgrec.experiment import build_components
+from kgrec.testing import forward, tiny_context
 from kgrec.train.sampler import BPRSampler
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,37 +41,30 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_dataset(args.dataset)
-    config = resolve_run_config({"augmenter": "diffmm", "recommender": "lightgcn", "preset": "tiktok"},
-                                registry.load("recommender", "lightgcn"), registry.load("augmenter", "diffmm"))
-    device = torch.device("cpu")
-    ops = select_ops(args.backend, device).ops
-    torch.manual_seed(1)
-    generator = torch.Generator().manual_seed(1)
-    setup = Setup(data=data, ops=ops, device=device, seed=1,
-                  train_users=torch.as_tensor(data.train.users), train_items=torch.as_tensor(data.train.items))
-    model = registry.load("recommender", "lightgcn")(config.recommender_config, setup)
-    aug = registry.load("augmenter", "diffmm")(config.augmenter_config, setup)
-    aug.bind(model)
-    ctx = Context(epoch=1, device=device, ops=ops, generator=generator, training=True,
-                  encode=model.encode, base_view=model.view)
+    config = kgrec.resolve_config({"augmenter": "diffmm", "recommender": "lightgcn",
+                                   "preset": "tiktok", "train": {"backend": args.backend,
+                                                                 "device": "cpu", "seed": 1}})
+    parts = build_components(config, data)  # exactly as a run builds them
+    model, aug = parts.model, parts.augmenter
+    setup, generator = model.setup_info, parts.generator
     with torch.no_grad():
         features = {name: aug.modalities.project(name) for name in aug.names}
     items = model.view().items.detach()
     cfg = config.augmenter_config
+    from kgrec_diffmm.generator import objective
+
     fit = cpu("denoisers: one pass over all users", lambda: aug.denoising.train_epoch(
-        aug.rows, features, items, cfg.e_loss, cfg.batch_size, generator))
-    rebuild = cpu("rebuild: reverse chain, top-k, graphs", lambda: aug.denoising.rebuild(
-        aug.rows, cfg.rebuild_k, cfg.keep_rate, cfg.batch_size, generator))
+        aug.rows, generator, objective(features, items, cfg.e_loss)))
+    rebuild = cpu("rebuild: reverse chain, top-k, graphs", lambda: aug.rebuild(generator))
     sampler = BPRSampler(setup.train_users, setup.train_items, data.num_items)
     batch = next(iter(sampler.epoch(config.train.batch_size, generator)))
     params = list(model.parameters()) + list(aug.modalities.parameters())
     optimizer = torch.optim.Adam(params, lr=1e-3)
 
     def step(augmented: bool = True, contrast: bool = True) -> None:
-        view = model.view()
-        view = aug.transform(view, ctx) if augmented else view
-        emb = model.encode(view)
-        emb = aug.refine(emb, ctx) if augmented else emb
+        ctx = tiny_context(model, seed=1, batch=batch)
+        emb = forward(model, aug, ctx) if augmented else model.encode(ctx.base)
+        view = ctx.view if augmented else ctx.base
         loss = sum(model.loss(emb, batch, view).values())
         if augmented and contrast:
             loss = loss + sum(aug.loss(emb, batch, ctx).values())

@@ -30,8 +30,8 @@ SEEDS = (1, 2, 3, 4, 5)
 VARIANTS = {
     # slug: (label, augmenter, extra --set items)
     "none": ("none+lightgcn", "none", ["lightgcn.reg=1e-4"]),
-    "nodiff": ("diffmm+lightgcn, diffusion=false (no diffusion)", "diffmm",
-               ["preset=tiktok", "diffmm.diffusion=false"]),
+    "nodiff": ("diffmm+lightgcn, modal_graphs=original (no diffusion)", "diffmm",
+               ["preset=tiktok", "diffmm.modal_graphs=original"]),
     "diffmm": ("diffmm+lightgcn (DiffMM)", "diffmm", ["preset=tiktok"]),
 }
 

@@ -1,6 +1,8 @@
 """Time one LightGCN training epoch and one full-ranking evaluation, per backend and device.
 
-On CUDA one untimed epoch and evaluation run first (warm-up); on the CPU the first is timed.
+Each measurement is a :func:`kgrec.run` of LightGCN; its history times every epoch's training
+and validation (full ranking). On CUDA the first epoch is a warm-up and the second is
+reported; on the CPU the first is.
 
 Datasets: Last.FM HetRec interactions (../shared/data/lastfm-hetrec, when present) and a
 synthetic set with 100k users and ~1M interactions. Prints a Markdown table; copy it into
@@ -13,21 +15,19 @@ docs/benchmarks.md with the machine it ran on.
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import resource
-import time
+import tempfile
 from pathlib import Path
 
 import torch
 
-from kgrec import registry
-from kgrec.config import SplitConfig, resolve_run_config
+import kgrec
+from kgrec.config import SplitConfig
 from kgrec.data import load_dataset
 from kgrec.data.synthetic import SyntheticConfig, make_synthetic
-from kgrec.graph.ops import dgl_unavailable_reason, select_ops
-from kgrec.interfaces import Setup
-from kgrec.train.seeding import seed_everything
-from kgrec.train.trainer import Trainer
+from kgrec.graph.ops import dgl_unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,34 +49,15 @@ def datasets(names: list[str], data_root: Path):
 
 
 def time_one(data, backend: str, device: torch.device) -> tuple[float, float, int]:
-    raw = {"recommender": "lightgcn", "augmenter": "none",
-           "train": {"backend": backend, "device": device.type, "epochs": 1}}
-    cfg = resolve_run_config(raw, registry.load("recommender", "lightgcn"),
-                             registry.load("augmenter", "none"))
-    choice = select_ops(backend, device)
-    gen = seed_everything(0)
-    setup = Setup(data, choice.ops, device, 0, torch.as_tensor(data.train.users, device=device),
-                  torch.as_tensor(data.train.items, device=device), 64)
-    model = registry.load("recommender", "lightgcn")(cfg.recommender_config, setup).to(device)
-    aug = registry.load("augmenter", "none")(cfg.augmenter_config, setup).to(device)
-    trainer = Trainer(model, aug, data, choice.ops, device, cfg.train, cfg.eval, gen,
-                      Path("/tmp/kgrec-bench-best.pt"), progress=False)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    epoch = 1
-    if device.type == "cuda":  # keep CUDA context, cuSPARSE handles and the allocator's growth out
-        trainer.train_epoch(epoch)
-        trainer.evaluate("valid", epoch)
-        epoch += 1
-    sync()
-    start = time.perf_counter()
-    trainer.train_epoch(epoch)
-    sync()
-    train_s = time.perf_counter() - start
-    start = time.perf_counter()
-    trainer.evaluate("valid", epoch)
-    sync()
-    eval_s = time.perf_counter() - start
-    return train_s, eval_s, trainer.sampler.num_batches(cfg.train.batch_size)
+    """(training seconds, full-evaluation seconds, batches) of one LightGCN epoch."""
+    epochs = 2 if device.type == "cuda" else 1  # keep CUDA start-up costs out of the figure
+    config = {"recommender": "lightgcn", "augmenter": "none",
+              "train": {"backend": backend, "device": device.type, "epochs": epochs, "seed": 0}}
+    with tempfile.TemporaryDirectory() as tmp:
+        result = kgrec.run(config, data=data, out=Path(tmp) / "run", progress=False, log=None)
+    last = result.history[-1]
+    batches = math.ceil(len(data.train) / result.config.train.batch_size)
+    return last["train_seconds"], last["eval_seconds"], batches
 
 
 def main() -> None:

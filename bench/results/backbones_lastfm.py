@@ -12,10 +12,8 @@ import json
 import statistics
 from pathlib import Path
 
-from kgrec import registry
-from kgrec.config import resolve_run_config
+import kgrec
 from kgrec.data import load_dataset
-from kgrec.experiment import run_experiment
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = {"train": {"epochs": 400, "eval_every": 5, "patience": 10, "lr": 1e-3,
@@ -36,9 +34,7 @@ def main() -> None:
             if not (run_dir / "metrics.json").exists():
                 raw = {"recommender": model, "augmenter": "none",
                        "train": {**SETTINGS["train"], "seed": seed}}
-                cfg = resolve_run_config(raw, registry.load("recommender", model),
-                                         registry.load("augmenter", "none"))
-                run_experiment(cfg, data, run_dir, progress=False)
+                kgrec.run(raw, data=data, out=run_dir, progress=False)
             rows.setdefault(model, []).append(json.loads((run_dir / "metrics.json").read_text()))
     print("| model | seeds | test Recall@20 | test NDCG@20 | valid Recall@20 | best epoch | s/epoch |")
     print("|---|---|---|---|---|---|---|")
