@@ -73,6 +73,10 @@ class EvalConfig:
 
     topk: tuple[int, ...] = (10, 20, 50)
     """Cut-offs K at which every metric is reported."""
+    track_test: bool = False
+    """Also evaluate the test split at every validation and log it as ``test_<metric>`` in the
+    history: for measuring how fast a model reaches an accuracy, or for comparing with
+    reference code that picks its epoch on test. Nothing is selected on it."""
 
     def __post_init__(self) -> None:
         _require(len(self.topk) > 0 and all(k >= 1 for k in self.topk), "eval.topk must be positive")
@@ -312,6 +316,32 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise DataError(p, f"invalid TOML: {exc}") from None
 
 
+PRESET_SECTIONS = ("augmenter", "recommender", "train", "eval", "split")
+"""The fixed sections of an augmenter's preset. Any other section is named after a registered
+recommender (``lightgcn``) and holds that backbone's own options (see :func:`preset_layer`)."""
+
+
+def preset_layer(sections: Mapping[str, Mapping[str, Any]], rec_name: str,
+                 aug_name: str) -> dict[str, Any]:
+    """An augmenter's preset as a raw config layer for the chosen components.
+
+    ``augmenter`` becomes the augmenter's section and ``recommender`` the chosen backbone's,
+    whichever it is (so it may only name options every backbone it is meant for has). A section
+    named after a recommender (``{"lightgcn": {"layers": 1}}``) applies only when that
+    recommender is chosen, laid over the ``recommender`` section; sections of other
+    recommenders are left out. ``train``, ``eval`` and ``split`` pass through.
+    ``kgrec plugins --check`` checks that every other section names an installed recommender.
+    """
+    layer: dict[str, Any] = {}
+    for section in ("augmenter", "recommender", "train", "eval", "split", rec_name):
+        values = sections.get(section)
+        if values is None or (section == rec_name and section in PRESET_SECTIONS):
+            continue
+        name = aug_name if section == "augmenter" else rec_name if section == "recommender" else section
+        layer[name] = deep_merge(layer.get(name, {}), values)
+    return layer
+
+
 def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = None,
                        augmenter_cls: type | None = None) -> RunConfig:
     """Validate a merged raw mapping into a :class:`RunConfig`.
@@ -341,11 +371,7 @@ def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = No
         if preset not in presets:
             known = ", ".join(sorted(presets)) or "none"
             raise ConfigError(f"augmenter {aug_name!r} has no preset {preset!r} (presets: {known})")
-        layered = {}
-        for section, values in presets[preset].items():
-            name = aug_name if section == "augmenter" else rec_name if section == "recommender" else section
-            layered[name] = dict(values)
-        raw = deep_merge(layered, raw)
+        raw = deep_merge(preset_layer(presets[preset], rec_name, aug_name), raw)
     return RunConfig(
         recommender=rec_name, augmenter=aug_name,
         dataset=str(raw.get("dataset", "synthetic")), format=str(raw.get("format", "auto")),

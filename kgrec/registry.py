@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Literal
 
+from kgrec.config import PRESET_SECTIONS
 from kgrec.errors import PluginError
 
 Kind = Literal["recommender", "augmenter"]
@@ -119,9 +120,6 @@ class Check:
         return not self.problems
 
 
-PRESET_SECTIONS = ("augmenter", "recommender", "train", "eval", "split")
-
-
 def find_kinds(name: str) -> list[str]:
     """The kinds under which ``name`` is registered (a name may be in both groups)."""
     return [kind for kind in GROUPS if name in _entry_points(kind)]  # type: ignore[arg-type]
@@ -196,7 +194,11 @@ def _config_problems(config_cls: type) -> list[str]:
 
 
 def _preset_problems(name: str, config_cls: type, preset: str, sections) -> list[str]:
-    """Unknown sections, unknown keys and ill-typed values of one preset."""
+    """Unknown sections, unknown keys and ill-typed values of one preset.
+
+    A section other than :data:`PRESET_SECTIONS` must be an installed recommender's name; its
+    settings are built with that recommender's ``Config``, as a run that chooses it would.
+    """
     from kgrec.config import EvalConfig, SplitConfig, TrainConfig, build
     from kgrec.errors import ConfigError
 
@@ -204,23 +206,31 @@ def _preset_problems(name: str, config_cls: type, preset: str, sections) -> list
         return [f"preset {preset}: must map sections to settings"]
     problems = []
     targets = {"augmenter": config_cls, "train": TrainConfig, "eval": EvalConfig, "split": SplitConfig}
+    recommenders = available("recommender")
     for section, values in sections.items():
         where = f"preset {preset}: [{section}]"
-        if section not in PRESET_SECTIONS:
-            problems.append(f"{where} is not a section ({', '.join(PRESET_SECTIONS)})")
+        if section not in PRESET_SECTIONS and section not in recommenders:
+            problems.append(f"{where} is not a section ({', '.join(PRESET_SECTIONS)}) nor an "
+                            f"installed recommender's name ({', '.join(recommenders)})")
         elif not isinstance(values, dict):
             problems.append(f"{where} must map fields to values")
         elif section == "recommender":
             # A preset's backbone settings apply to whichever recommender is chosen: each key
             # must at least be an option of some installed recommender.
             known = set()
-            for rec_name in available("recommender"):
+            for rec_name in recommenders:
                 try:
                     known |= {f.name for f in dataclasses.fields(load("recommender", rec_name).Config)}
                 except PluginError:
                     continue
             problems += [f"{where} {key} is no installed recommender's option"
                          for key in values if key not in known]
+        elif section not in PRESET_SECTIONS:
+            # One backbone's own settings, applied only when that recommender is chosen.
+            try:
+                build(load("recommender", section).Config, values, section)
+            except (ConfigError, PluginError) as exc:
+                problems.append(f"{where} {exc}")
         else:
             try:
                 build(targets[section], values, name if section == "augmenter" else section)

@@ -51,6 +51,26 @@ def test_preset_sits_between_defaults_and_explicit_settings():
         _resolve({"preset": "big"}, WithPreset)
 
 
+def test_a_preset_sets_one_recommenders_own_options_only_when_it_is_chosen():
+    class PaperRecipe(GraphAugmenter):
+        Config = registry.load("augmenter", "none").Config
+        # the backbone-specific section comes first on purpose: it still wins over the generic one
+        presets = {"paper": {"lightgcn": {"layers": 1, "reg": 1e-3},
+                             "recommender": {"reg": 1e-4, "dim": 32},
+                             "mf": {"reg_on": "tables"}}}
+
+    light = _resolve({"preset": "paper"}, PaperRecipe).recommender_config
+    assert (light.layers, light.reg, light.dim, light.reg_on) == (1, 1e-3, 32, "input")
+    mf = _resolve({"preset": "paper", "recommender": "mf"}, PaperRecipe).recommender_config
+    assert (mf.reg, mf.dim, mf.reg_on) == (1e-4, 32, "tables")  # no lightgcn keys reach MF
+    gcn = _resolve({"preset": "paper", "recommender": "gcn"}, PaperRecipe).recommender_config
+    assert (gcn.layers, gcn.reg, gcn.reg_on) == (2, 1e-4, "output")  # only the generic section
+    explicit = _resolve({"preset": "paper", "lightgcn": {"layers": 3}}, PaperRecipe)
+    assert explicit.recommender_config.layers == 3      # explicit settings beat the preset
+    assert explicit.recommender_config.reg == 1e-3       # ... key by key
+    assert "mf" not in explicit.to_dict()                # another backbone's section is not kept
+
+
 def test_deep_merge_keeps_untouched_keys():
     assert deep_merge({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}}) == {"a": {"x": 1, "y": 3}}
 
@@ -58,7 +78,7 @@ def test_deep_merge_keeps_untouched_keys():
 def test_resolved_config_round_trips_to_dict():
     cfg = _resolve({"recommender": "mf", "mf": {"dim": 16}})
     d = cfg.to_dict()
-    assert d["mf"] == {"dim": 16, "reg": 1e-4} and d["train"]["epochs"] == 50
+    assert d["mf"] == {"dim": 16, "reg": 1e-4, "reg_on": "input"} and d["train"]["epochs"] == 50
     assert _resolve(d).to_dict() == d
 
 

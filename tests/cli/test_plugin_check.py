@@ -98,6 +98,25 @@ def test_every_static_problem_is_one_line(capsys, register):
     assert len(errors) == 6 and out.count("FAIL") == 3  # one line per problem, grouped by check
 
 
+class BackboneSections(GraphAugmenter):
+    Config = GoodConfig
+    presets = {"paper": {"recommender": {"reg": 1e-4}, "lightgcn": {"layers": 1, "reg_on": "tables"}},
+               "typos": {"lightgcn": {"layers": "one", "reg_on": "all"}, "mf": {"layers": 2},
+                         "lightgnc": {"layers": 1}}}
+
+
+def test_a_section_per_recommender_is_checked_with_that_recommenders_config(capsys, register):
+    register("augmenter", "sections", BackboneSections)
+    code, out, err = invoke(capsys, "plugins", "--check", "sections")
+    assert code == 2
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and "paper" not in err  # one line per bad section; `paper` is fine
+    text = "\n".join(errors)
+    assert "[lightgcn] lightgcn.layers must be an integer" in text
+    assert "[mf] unknown config key mf.layers" in text
+    assert "[lightgnc] is not a section" in text and "installed recommender" in text
+
+
 def test_a_failing_run_is_reported_with_where_it_failed(capsys, register):
     register("augmenter", "crashes", Crashes)
     code, out, err = invoke(capsys, "plugins", "--check", "crashes")
