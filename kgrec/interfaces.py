@@ -133,7 +133,8 @@ class Recommender(nn.Module, ABC):
 
     Subclasses set ``Config`` to a dataclass of their hyper-parameters (each with a default)
     and implement :meth:`view` and :meth:`encode`. ``score`` and ``loss`` default to dot
-    products and BPR + L2 on the batch's input embeddings, as in all three papers.
+    products and BPR + L2 (``config.reg``) on the batch's input embeddings, as in all three
+    papers, or on the whole embedding tables with ``config.reg_on = "tables"``.
     """
 
     Config: ClassVar[type]
@@ -163,7 +164,14 @@ class Recommender(nn.Module, ABC):
         return emb.users[users] @ emb.items.T
 
     def loss(self, emb: Embeddings, batch: Batch, view: View) -> dict[str, Tensor]:
-        """BPR on the batch plus L2 on its layer-0 embeddings (``config.reg``)."""
+        """BPR on the batch plus ``config.reg`` times an L2 term chosen by ``config.reg_on``:
+
+        - ``"input"`` (also when the config has no ``reg_on``): the batch's rows of the view's
+          layer-0 inputs, ``sum ||.||^2 / 2B`` (the LightGCN reference); with an augmenter that
+          replaces the inputs (DiffMM's fused embeddings) those are what is regularised;
+        - ``"tables"``: :meth:`table_l2`, the backbone's whole own tables, every step (the
+          DiffMM reference).
+        """
         from kgrec.nn.losses import bpr_loss, l2_penalty
 
         u = emb.users[batch.users]
@@ -172,9 +180,19 @@ class Recommender(nn.Module, ABC):
         terms = {"bpr": bpr_loss((u * pos).sum(-1), (u * neg).sum(-1))}
         reg = float(getattr(self.config, "reg", 0.0))
         if reg > 0:
-            terms["reg"] = reg * l2_penalty(
-                view.users[batch.users], view.items[batch.pos_items], view.items[batch.neg_items])
+            if getattr(self.config, "reg_on", "input") == "tables":
+                terms["reg"] = reg * self.table_l2()
+            else:
+                terms["reg"] = reg * l2_penalty(
+                    view.users[batch.users], view.items[batch.pos_items], view.items[batch.neg_items])
         return terms
+
+    def table_l2(self) -> Tensor:
+        """``||E_u||_F^2 + ||E_i||_F^2`` over every row of the backbone's own layer-0 tables
+        (those of :meth:`view`, whatever an augmenter feeds the encoder): no 1/2, no averaging
+        over a batch. It is DiffMM's reference ``reg_loss``, added to every step's loss."""
+        own = self.view()
+        return own.users.pow(2).sum() + own.items.pow(2).sum()
 
 
 class GraphAugmenter(nn.Module):
@@ -192,7 +210,9 @@ class GraphAugmenter(nn.Module):
     Config: ClassVar[type]
     requires: ClassVar[frozenset[str]] = frozenset()
     presets: ClassVar[Mapping[str, Mapping[str, Mapping[str, Any]]]] = {}
-    """Named settings, e.g. ``{"lastfm": {"augmenter": {...}, "train": {...}}}``."""
+    """Named settings, e.g. ``{"lastfm": {"augmenter": {...}, "recommender": {...},
+    "train": {...}}}``; a section named after a recommender (``"lightgcn": {"layers": 1}``)
+    holds that backbone's own options, applied only when it is chosen."""
 
     def __init__(self, config: Any, setup: Setup):
         super().__init__()

@@ -32,9 +32,10 @@ class GCNConfig:
     """GCN layers on the user-item graph (``n_layers``)."""
     reg: float = 1e-4
     """L2 weight: ``reg * (|u|^2 + |i+|^2 + |i-|^2) / B``, no 1/2 (the reference's form)."""
-    reg_on: Literal["output", "input"] = "output"
+    reg_on: Literal["output", "input", "tables"] = "output"
     """``output``: regularise the scored (propagated, augmenter-refined) embeddings, as
-    RecDiff's reference does; ``input``: the layer-0 embeddings, as LightGCN does."""
+    RecDiff's reference does; ``input``: the layer-0 embeddings, as LightGCN does; ``tables``:
+    ``reg * (||E_u||^2 + ||E_i||^2)`` over the whole own tables, every step (DiffMM's reference)."""
     weight: bool = True
     """Learnable square weight per layer (``--weight``); off gives an activated LightGCN."""
     separate_weights: bool = True
@@ -109,12 +110,15 @@ class GCN(Recommender):
         return Embeddings(users, items)
 
     def loss(self, emb: Embeddings, batch: Batch, view: View) -> dict[str, Tensor]:
-        """BPR plus ``reg * (|u|^2 + |i+|^2 + |i-|^2) / B`` on the chosen embeddings."""
+        """BPR plus ``reg * (|u|^2 + |i+|^2 + |i-|^2) / B`` on the chosen embeddings, or
+        ``reg * table_l2()`` with ``reg_on = "tables"``."""
         u = emb.users[batch.users]
         pos = emb.items[batch.pos_items]
         neg = emb.items[batch.neg_items]
         terms = {"bpr": bpr_loss((u * pos).sum(-1), (u * neg).sum(-1))}
-        if self.config.reg > 0:
+        if self.config.reg > 0 and self.config.reg_on == "tables":
+            terms["reg"] = self.config.reg * self.table_l2()
+        elif self.config.reg > 0:
             if self.config.reg_on == "input":
                 u, pos, neg = (view.users[batch.users], view.items[batch.pos_items],
                                view.items[batch.neg_items])

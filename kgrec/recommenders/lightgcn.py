@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import nn
 
@@ -18,7 +19,12 @@ class LightGCNConfig:
     layers: int = 2
     """Propagation layers L."""
     reg: float = 1e-4
-    """L2 weight on the batch's layer-0 embeddings."""
+    """L2 weight (where: ``reg_on``)."""
+    reg_on: Literal["input", "tables"] = "input"
+    """``input``: the batch's rows of the layer-0 inputs, ``sum ||.||^2 / 2B`` (LightGCN's
+    reference; with an augmenter that replaces the inputs, such as DiffMM, those inputs);
+    ``tables``: ``||E_u||^2 + ||E_i||^2`` over the whole own tables, every step (DiffMM's
+    reference)."""
     self_loops: bool = True
     """Add self-loops before normalising, as the reference code does (the paper does not)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import nn
 
@@ -15,7 +16,10 @@ class MFConfig:
     dim: int = 64
     """Embedding size."""
     reg: float = 1e-4
-    """L2 weight on the batch's embeddings."""
+    """L2 weight (where: ``reg_on``)."""
+    reg_on: Literal["input", "tables"] = "input"
+    """``input``: the batch's rows of the input embeddings, ``sum ||.||^2 / 2B``; ``tables``:
+    ``||E_u||^2 + ||E_i||^2`` over the whole own tables, every step (DiffMM's reference)."""
 
     def __post_init__(self) -> None:
         if self.dim < 1 or self.reg < 0:
