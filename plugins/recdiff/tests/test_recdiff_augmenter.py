@@ -134,7 +134,7 @@ def test_denoiser_has_its_own_learning_rate_and_one_adam_equals_the_references_t
 def test_presets_set_the_papers_settings_for_any_recommender(tmp_path):
     ciao = RecDiff.presets["ciao"]
     assert ciao["train"] == {"epochs": 150, "patience": 20, "eval_every": 5, "lr_decay": 0.985,
-                             "lr": 5e-3, "batch_size": 2048}
+                             "lr": 5e-3, "batch_size": 2048, "eval_batch_size": 1024}
     assert ciao["recommender"] == {"dim": 64, "reg": 1e-2}
     for rec in ("gcn", "lightgcn", "mf"):  # the recommender section fits every built-in
         fields = {f.name for f in dataclasses.fields(type(tiny_model(rec)).Config)}

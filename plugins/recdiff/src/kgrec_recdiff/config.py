@@ -57,22 +57,30 @@ class RecDiffConfig:
 
 
 _TRAIN = {"epochs": 150, "patience": 20, "eval_every": 5, "lr_decay": 0.985}
+_SOCIAL = {"social_direction": "as_given"}
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "ciao": {
-        "augmenter": {"diffusion": {"steps": 20, "noise_scale": 1.0, "lr": 1e-3}},
-        "train": {**_TRAIN, "lr": 5e-3, "batch_size": 2048},
+        "augmenter": {**_SOCIAL, "diffusion": {"steps": 20, "noise_scale": 1.0, "lr": 1e-3}},
+        "train": {**_TRAIN, "lr": 5e-3, "batch_size": 2048, "eval_batch_size": 1024},
         "recommender": {"dim": 64, "reg": 1e-2},
     },
     "epinions": {
-        "augmenter": {"diffusion": {"steps": 200, "noise_scale": 0.1, "lr": 1e-3}},
-        "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096},
+        "augmenter": {**_SOCIAL, "diffusion": {"steps": 200, "noise_scale": 0.1, "lr": 1e-3}},
+        "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096, "eval_batch_size": 1024},
         "recommender": {"dim": 64, "reg": 1e-4},
     },
     "yelp": {
-        "augmenter": {"diffusion": {"steps": 50, "noise_scale": 0.1, "lr": 1e-4}},
-        "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096},
+        "augmenter": {**_SOCIAL, "diffusion": {"steps": 50, "noise_scale": 0.1, "lr": 1e-4}},
+        "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096, "eval_batch_size": 2048},
         "recommender": {"dim": 64, "reg": 5e-3},
     },
 }
-"""Named settings from the reference's ``scripts/run_{ciao,epinions,yelp}.sh``."""
+"""Named settings from the reference's ``scripts/run_{ciao,epinions,yelp}.sh`` (HKUDS/RecDiff
+c73dc99858cd) over its ``param.py`` defaults; every setting and its reference name is in the
+plugin README, and ``tests/test_recdiff_presets.py`` pins them against a table written from
+those scripts. ``social_direction`` is ``as_given`` because the reference propagates along
+the stored trust ties (``dgl.from_scipy``); on its symmetric releases that equals ``both``.
+``eval_batch_size`` is the scripts' ``--test_batch_size`` (memory only, no effect on
+results). The backbone's ``layers`` (the scripts' ``--n_layers 2``) is ``gcn``'s default; the
+recommender section holds only ``dim`` and ``reg``, which every built-in backbone has."""
