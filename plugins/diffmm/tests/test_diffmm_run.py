@@ -42,6 +42,12 @@ def test_presets_set_the_reference_values():
     aug = config.augmenter_config
     assert (aug.trans, aug.cl_method, aug.e_loss, aug.ssl_reg) == (1, 1, 0.1, 1e-2)
     assert config.recommender_config.reg == 1e-4 and config.train.epochs == 50
+    # the reference's backbone: one layer (gnn_layer 1), L2 on the whole id tables, every epoch
+    rec = config.recommender_config
+    assert (rec.layers, rec.reg_on, rec.self_loops, rec.dim) == (1, "tables", True, 64)
+    assert (config.train.patience, config.train.batch_size, config.train.lr) == (50, 1024, 1e-3)
+    mf = kgrec.resolve_config({"augmenter": "diffmm", "recommender": "mf", "preset": "tiktok"})
+    assert (mf.recommender_config.reg, mf.recommender_config.reg_on) == (1e-4, "input")
     sports = kgrec.resolve_config({"augmenter": "diffmm", "recommender": "mf", "preset": "sports",
                                    "diffmm": {"temp": 0.2}})
     assert sports.augmenter_config.temp == 0.2  # explicit settings beat the preset
