@@ -172,6 +172,27 @@ def test_every_reference_setting_is_checked_and_every_preset_has_a_script():
         assert not set(reference_settings(dataset)) & set(NOT_SETTINGS)
 
 
+def _explicit(preset: dict[str, Any], key: str) -> bool:
+    """Whether the preset itself sets ``key`` (``gcn.layers``, ``recdiff.diffusion.steps``)."""
+    section, *path = key.split(".")
+    tables = {"gcn": [preset.get("gcn", {}), preset.get("recommender", {})],
+              "recdiff": [preset.get("augmenter", {})]}.get(section, [preset.get(section, {})])
+    for table in tables:
+        node: Any = table
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("dataset", sorted(SCRIPTS))
+def test_every_flag_the_script_passes_is_set_by_the_preset_itself(dataset):
+    """Not left to a default that could change: the preset says what the script says."""
+    preset = RecDiff.presets[dataset]
+    assert [name for name in SCRIPTS[dataset] if not _explicit(preset, KGREC[name][0])] == []
+
+
 def test_a_wrong_preset_value_is_caught():
     """The check can fail: the Ciao noise scale on Epinions, or a lost train setting."""
     wrong = {name: {section: dict(values) for section, values in preset.items()}

@@ -61,26 +61,35 @@ _SOCIAL = {"social_direction": "as_given"}
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "ciao": {
-        "augmenter": {**_SOCIAL, "diffusion": {"steps": 20, "noise_scale": 1.0, "lr": 1e-3}},
+        "augmenter": {**_SOCIAL, "s_layers": 2,
+                      "diffusion": {"steps": 20, "noise_scale": 1.0, "lr": 1e-3, "time_dim": 16}},
         "train": {**_TRAIN, "lr": 5e-3, "batch_size": 2048, "eval_batch_size": 1024},
         "recommender": {"dim": 64, "reg": 1e-2},
+        "gcn": {"layers": 2},
     },
     "epinions": {
-        "augmenter": {**_SOCIAL, "diffusion": {"steps": 200, "noise_scale": 0.1, "lr": 1e-3}},
+        "augmenter": {**_SOCIAL, "s_layers": 2,
+                      "diffusion": {"steps": 200, "noise_scale": 0.1, "lr": 1e-3, "time_dim": 16}},
         "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096, "eval_batch_size": 1024},
         "recommender": {"dim": 64, "reg": 1e-4},
+        "gcn": {"layers": 2},
     },
     "yelp": {
-        "augmenter": {**_SOCIAL, "diffusion": {"steps": 50, "noise_scale": 0.1, "lr": 1e-4}},
+        "augmenter": {**_SOCIAL, "s_layers": 2,
+                      "diffusion": {"steps": 50, "noise_scale": 0.1, "lr": 1e-4, "time_dim": 16}},
         "train": {**_TRAIN, "lr": 1e-3, "batch_size": 4096, "eval_batch_size": 2048},
         "recommender": {"dim": 64, "reg": 5e-3},
+        "gcn": {"layers": 2},
     },
 }
 """Named settings from the reference's ``scripts/run_{ciao,epinions,yelp}.sh`` (HKUDS/RecDiff
-c73dc99858cd) over its ``param.py`` defaults; every setting and its reference name is in the
-plugin README, and ``tests/test_recdiff_presets.py`` pins them against a table written from
-those scripts. ``social_direction`` is ``as_given`` because the reference propagates along
-the stored trust ties (``dgl.from_scipy``); on its symmetric releases that equals ``both``.
+c73dc99858cd) over its ``param.py`` defaults. Every flag a script passes is set here
+explicitly (``--n_layers`` in the ``gcn`` section, which applies only when ``gcn``, the
+paper's backbone, is chosen; ``dim`` and ``reg`` in the generic recommender section, which
+every built-in has); the ``param.py`` defaults and hard-coded values come from the plugin's
+and ``gcn``'s defaults. The plugin README lists every setting with its reference name, and
+``tests/test_recdiff_presets.py`` pins the resolved values against a table written from the
+scripts. ``social_direction`` is ``as_given`` because the reference propagates along the
+stored trust ties (``dgl.from_scipy``); on its symmetric releases that equals ``both``.
 ``eval_batch_size`` is the scripts' ``--test_batch_size`` (memory only, no effect on
-results). The backbone's ``layers`` (the scripts' ``--n_layers 2``) is ``gcn``'s default; the
-recommender section holds only ``dim`` and ``reg``, which every built-in backbone has."""
+results)."""
