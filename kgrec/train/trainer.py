@@ -243,6 +243,10 @@ class Trainer:
                 valid = self.evaluate("valid", epoch)
                 row["eval_seconds"] = time.perf_counter() - start
                 row.update({f"valid_{k}": v for k, v in valid.items()})
+                if self.eval_cfg.track_test:  # logged only; the epoch is selected on validation
+                    start = time.perf_counter()
+                    row.update({f"test_{k}": v for k, v in self.evaluate("test", epoch).items()})
+                    row["test_eval_seconds"] = time.perf_counter() - start
                 if valid[metric] > progress.best_score:
                     progress.best_score, progress.best_epoch, progress.best_valid = valid[metric], epoch, valid
                     progress.waited, improved = 0, True

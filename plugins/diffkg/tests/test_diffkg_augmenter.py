@@ -101,7 +101,7 @@ def test_ablations_switch_the_generator():
     _, model, aug = make(kg_view="original")
     assert aug.diffusion is None and aug.fit_epoch(tiny_context(model)) == {}
     assert aug.generated is aug.original
-    _, model, aug = make(kg_view="dropout", keep_rate=0.5)
+    _, model, aug = make(kg_view="original-edge-dropout", keep_rate=0.5)
     stats = aug.fit_epoch(tiny_context(model))
     assert aug.diffusion is None and 0 < stats["kg_edges"] < aug.original.num_edges
     _, model, aug = make(ckgc=False)
@@ -154,3 +154,47 @@ def test_the_best_epochs_kg_is_saved_and_restored(tmp_path):
 def test_needs_a_kg(tmp_path):
     with pytest.raises(MissingDataError, match="diffkg.*knowledge graph"):
         tiny_run("diffkg", "lightgcn", tmp_path / "run", data=tiny_data(triples_per_item=0))
+
+
+@pytest.mark.parametrize("cl_pattern", [0, 1])
+def test_as_run_trains_on_the_original_kg_and_tests_as_the_reference_does(cl_pattern):
+    """HKUDS/DiffKG's Main.py binds the rebuilt KG to Model.forward's mess_dropout: both
+    training views see the original KG; only a cl_pattern 0 test evaluation sees the rebuilt one."""
+    _, model, aug = make(kg_view="as-run", cl_pattern=cl_pattern, keep_rate=1.0, batch=16)
+    stats = aug.fit_epoch(tiny_context(model))
+    assert "elbo" in stats and aug.generated is not aug.original  # the denoiser still runs
+    assert aug.views(training=True) == (aug.original, aug.original)
+    main, _ = aug.views(training=False)
+    assert main is (aug.generated if cl_pattern == 0 else aug.original)
+    aug.eval()
+    ctx = tiny_context(model, training=False)
+    expected = aug.item_inputs(main, ctx.base.items)
+    torch.testing.assert_close(aug.transform(ctx.base, ctx).items, expected)
+
+
+def test_entity_rows_train_ckgc_and_rebuild_from_every_entity():
+    _, model, items = make(batch=16, keep_rate=1.0, columns="all")
+    _, model, entities = make(batch=16, keep_rate=1.0, columns="all", rows="entities")
+    assert entities.rows.num_rows == entities.index.num_entities > items.rows.num_rows
+    stats = entities.fit_epoch(tiny_context(model))
+    assert {"elbo", "ckgc", "kg_pairs", "kg_edges", "kg_kept"} <= set(stats)
+    truth = kg_pairs(entities)
+    g = entities.generated
+    assert all(truth.get((h, t)) == r for h, t, r in zip(g.dst.tolist(), g.src.tolist(), g.etype.tolist()))
+    assert stats["kg_kept"] == pytest.approx(stats["kg_edges"] / entities.index.num_pairs)
+
+
+def test_a_nearly_empty_rebuilt_kg_warns_once():
+    _, model, aug = make(batch=16, keep_rate=0.01, warn_below=0.5)
+    with pytest.warns(UserWarning, match=r"diffkg: the KG rebuilt at epoch 1 has \d+ of"):
+        first = aug.fit_epoch(tiny_context(model))
+    assert first["kg_kept"] < 0.5
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aug.fit_epoch(tiny_context(model, epoch=2))  # once a run
+    _, model, quiet = make(batch=16, keep_rate=1.0, warn_below=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet.fit_epoch(tiny_context(model))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from kgrec import KnowledgeGraph
-from kgrec_diffkg.diffusion import ItemRows
+from kgrec_diffkg.diffusion import KGRows
 from kgrec_diffkg.kg import KGIndex, sample_per_head
 from kgrec_diffkg.rebuild import denoised_pairs, keep_edges
 
@@ -85,20 +85,24 @@ def test_sample_per_head_caps_each_head_uniformly():
     assert (picks / 200 - expected).abs().max() < 0.2
 
 
+@pytest.mark.parametrize("rows", ["items", "entities"])
 @pytest.mark.parametrize("columns", ["neighbourhood", "all"])
-def test_item_rows_densify_to_the_adjacency(columns):
+def test_kg_rows_densify_to_the_adjacency(rows, columns):
     kg = random_kg(seed=3)
     index = KGIndex.build(kg, CPU)
     item_entity = torch.tensor([0, -1] + list(range(2, 20)))  # item 1 has no entity
-    rows = ItemRows.build(index, item_entity, columns)
-    assert rows.items.tolist() == [0] + list(range(2, 20))
-    dense = rows.dense(torch.arange(rows.num_rows))
+    kg_rows = KGRows.build(index, item_entity, rows, columns)
+    linked = [0] + list(range(2, 20))
+    assert kg_rows.items.tolist() == linked
+    expected_rows = linked if rows == "items" else list(range(index.num_entities))
+    assert kg_rows.row_entities.tolist() == expected_rows
+    dense = kg_rows.dense(torch.arange(kg_rows.num_rows))
     adjacency = torch.zeros(index.num_entities, index.num_entities)
     adjacency[index.heads, index.tails] = 1  # includes inverse pairs
-    want = adjacency[rows.entities][:, rows.columns]
+    want = adjacency[kg_rows.row_entities][:, kg_rows.columns]
     assert torch.equal(dense, want)
-    # no neighbour is lost to the column restriction, and items' own columns are there
-    assert torch.equal(dense.sum(1), adjacency[rows.entities].sum(1))
-    assert torch.equal(rows.columns[rows.item_columns], rows.entities)
-    if columns == "neighbourhood":
-        assert rows.num_columns < index.num_entities
+    # no neighbour is lost to the column restriction, and the items' columns are there
+    assert torch.equal(dense.sum(1), adjacency[kg_rows.row_entities].sum(1))
+    assert torch.equal(kg_rows.columns[kg_rows.item_columns], item_entity[kg_rows.items])
+    if columns == "neighbourhood" and rows == "items":
+        assert kg_rows.num_columns < index.num_entities

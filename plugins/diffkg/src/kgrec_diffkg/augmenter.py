@@ -9,16 +9,23 @@
 - :meth:`DiffKG.loss`: InfoNCE between the backbone's embeddings on the two KG views;
   ``cl_pattern`` picks which view feeds BPR and evaluation.
 
-Reference code: HKUDS/DiffKG (``Main.py``, ``Model.py``). Differences, on purpose: only item
-rows are diffused and only over the entities they can reach; the rebuilt KG is used (the
-reference computes it and then overwrites it with a 50% random dropout of the original KG;
-``kg_view="dropout"`` reproduces that); the backbone's L2 is kgrec's batch L2, not the
-reference's penalty on every parameter.
+Reference code: HKUDS/DiffKG (``Main.py``, ``Model.py``, commit c924659). As run, the
+reference trains the denoiser and rebuilds a KG every epoch, but both training views
+propagate its original KG with independent message dropout: ``Main.py`` calls
+``self.model(adj, denoisedKG)``, which binds the rebuilt KG to ``Model.forward``'s
+``mess_dropout`` argument and leaves ``kg=None``. Only its cl_pattern 0 test evaluation
+passes ``kg=`` by name and sees the rebuilt KG. ``kg_view="as-run"`` reproduces exactly
+that; the default ``"rebuilt"`` feeds the rebuilt KG to the view it is meant for, as the
+paper describes. ``rows``/``columns`` choose what is diffused (the reference: every entity
+row over every entity column). The backbone's L2 is kgrec's batch L2, not the reference's
+penalty on every parameter.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +35,7 @@ from kgrec import (Batch, Context, Embeddings, Graph, GraphAugmenter, MissingDat
                    View)
 from kgrec.diffusion import RowDiffusion
 from kgrec_diffkg.config import PRESETS, DiffKGConfig
-from kgrec_diffkg.diffusion import ItemRows, objective
+from kgrec_diffkg.diffusion import KGRows, objective
 from kgrec_diffkg.encoder import KGEncoder
 from kgrec_diffkg.kg import KGIndex, receptive_field, sample_per_head
 from kgrec_diffkg.rebuild import denoised_pairs, keep_edges
@@ -75,15 +82,16 @@ class DiffKG(GraphAugmenter):
         self.generated = self.original
         self.train_users, self.train_items = setup.train_users, setup.train_items
         # pairs the keep-rate dropout draws from each epoch: the last rebuild's, or (for
-        # kg_view="dropout") the original KG's
+        # kg_view="original-edge-dropout") the original KG's
         self.candidates: tuple[Tensor, Tensor, Tensor] | None = None
-        self.rows: ItemRows | None = None
+        self.rows: KGRows | None = None
         self.diffusion: RowDiffusion | None = None
-        if config.kg_view == "denoised" and self.uses_generated_view:
-            self.rows = ItemRows.build(self.index, self.item_entity, config.columns)
+        self.warned = False
+        if (config.kg_view == "rebuilt" and self.uses_generated_view) or config.kg_view == "as-run":
+            self.rows = KGRows.build(self.index, self.item_entity, config.rows, config.columns)
             self.diffusion = RowDiffusion(config.diffusion, self.rows.num_columns,
                                           owner="diffkg.diffusion")
-        elif config.kg_view == "dropout":
+        elif config.kg_view == "original-edge-dropout" and self.uses_generated_view:
             self.candidates = (self.original.dst, self.original.src, self.original.etype)
 
     @property
@@ -101,9 +109,14 @@ class DiffKG(GraphAugmenter):
         rows = self.encoder(self.ops, graph)[self.item_entity.clamp(min=0)]
         return rows if self.all_linked else torch.where(self.linked[:, None], rows, fallback)
 
-    def views(self) -> tuple[Graph, Graph]:
-        """(KG feeding BPR and evaluation, KG of the contrastive view), by ``cl_pattern``."""
-        if self.config.cl_pattern == 0:
+    def views(self, training: bool) -> tuple[Graph, Graph]:
+        """(KG feeding BPR and evaluation, KG of the contrastive view), by ``cl_pattern``;
+        with ``kg_view="as-run"`` the original KG in both while training (see the module
+        docstring)."""
+        cfg = self.config
+        if cfg.kg_view == "as-run" and (training or cfg.cl_pattern == 1):
+            return self.original, self.original
+        if cfg.cl_pattern == 0:
             return self.generated, self.original
         return self.original, self.generated
 
@@ -115,8 +128,8 @@ class DiffKG(GraphAugmenter):
 
     def fit_epoch(self, ctx: Context) -> dict[str, float]:
         cfg = self.config
-        if not self.uses_generated_view or cfg.kg_view == "original":
-            return {}
+        if self.diffusion is None and self.candidates is None:
+            return {}  # kg_view="original", or a generated view that reaches nothing
         stats: dict[str, float] = {}
         if self.diffusion is not None and (self.candidates is None
                                            or (ctx.epoch - 1) % cfg.diffuse_every == 0):
@@ -125,10 +138,18 @@ class DiffKG(GraphAugmenter):
         kept = keep_edges(heads, tails, relations, self.index.num_entities, cfg.keep_rate, ctx.generator)
         self.generated = self._prune(kept)
         stats["kg_edges"] = float(kept.num_edges)
+        stats["kg_kept"] = kept.num_edges / max(self.index.num_pairs, 1)
+        if self.diffusion is not None and stats["kg_kept"] < cfg.warn_below and not self.warned:
+            self.warned = True
+            warnings.warn(f"diffkg: the KG rebuilt at epoch {ctx.epoch} has {kept.num_edges} of "
+                          f"the original KG's {self.index.num_pairs} edges "
+                          f"({stats['kg_kept']:.2%}): the denoiser's top-{cfg.rebuild_k} columns "
+                          "are rarely KG pairs yet (see diffkg.rows, rebuild_k, keep_rate)",
+                          stacklevel=2)
         return stats
 
     def diffuse(self, ctx: Context) -> dict[str, float]:
-        """Train the denoiser one pass, then take every item's top-k denoised pairs that the
+        """Train the denoiser one pass, then take every row's top-k denoised pairs that the
         KG has (with reverses) as the candidates of the next epochs' dropout."""
         cfg, rows = self.config, self.rows
         signal = None
@@ -137,26 +158,26 @@ class DiffKG(GraphAugmenter):
             per_item = torch.zeros(self.item_entity.shape[0], users.shape[1], device=users.device)
             per_item.index_add_(0, self.train_items, users[self.train_users])
             signal = per_item[rows.items]
-        targets = self.encoder.entity.detach()[rows.entities]
+        targets = self.encoder.entity.detach()[rows.row_entities]
         loss = objective(rows, signal, targets, cfg.e_loss,
                          mse_scale=rows.num_columns / self.index.num_entities)
         stats = self.diffusion.train_epoch(rows.matrix, ctx.generator, loss)
         best = self.diffusion.top_k(rows.matrix, cfg.rebuild_k, ctx.generator)["rows"]
-        heads = rows.entities.repeat_interleave(best.shape[1])
+        heads = rows.row_entities.repeat_interleave(best.shape[1])
         tails = rows.columns[best].reshape(-1)
         self.candidates = denoised_pairs(self.index, heads, tails)
         stats["kg_pairs"] = float(self.candidates[0].shape[0])
         return stats
 
     def transform(self, view: View, ctx: Context) -> View:
-        main, _ = self.views()
+        main, _ = self.views(ctx.training)
         return view.replace(items=self.item_inputs(main, view.items))
 
     def loss(self, emb: Embeddings, batch: Batch, ctx: Context) -> dict[str, Tensor]:
         cfg = self.config
         if not cfg.contrast or cfg.ssl_reg == 0:
             return {}
-        _, second = self.views()
+        _, second = self.views(training=True)
         base = ctx.base
         other = ctx.encode(base.replace(items=self.item_inputs(second, base.items)))
         cl = (contrast_loss(other.users, emb.users, batch.users, cfg.temp)

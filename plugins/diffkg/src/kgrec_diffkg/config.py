@@ -57,19 +57,31 @@ class DiffKGConfig:
     diffuse_every: int = 1
     """Train the denoiser and rebuild every this many epochs (reference: 1); the keep-rate
     dropout of the last rebuild is still redrawn every epoch. A CPU-budget knob."""
-    # --- ablations and scale (not in the reference) ---
-    kg_view: Literal["denoised", "original", "dropout"] = "denoised"
-    """Second KG view: ``denoised`` (DiffKG), ``original`` (ablation without diffusion: the
-    original KG, no denoiser), ``dropout`` (what the reference code effectively trains: its
-    rebuilt KG is overwritten by the original KG with random edges kept at keep_rate)."""
+    # --- which KG the views see, and what is diffused ---
+    kg_view: Literal["rebuilt", "original", "original-edge-dropout", "as-run"] = "rebuilt"
+    """The KG of the generated view (the second view, or the main one with cl_pattern 0):
+    ``rebuilt``: the KG rebuilt from the denoised rows every epoch (DiffKG as the paper
+    describes it); ``original``: the original KG, no denoiser (the ablation without
+    diffusion); ``original-edge-dropout``: the original KG with keep_rate edge dropout
+    redrawn every epoch, no denoiser; ``as-run``: what HKUDS/DiffKG's Main.py trains
+    (c924659): the denoiser trains and rebuilds every epoch, but both training views
+    propagate the original KG with independent message dropout (Main.py passes the rebuilt
+    KG into Model.forward's ``mess_dropout`` argument), and only the cl_pattern 0 test
+    evaluation sees the rebuilt KG."""
+    rows: Literal["items", "entities"] = "items"
+    """Rows the denoiser diffuses: each linked item's KG row (``items``), or every entity's
+    (``entities``, as the reference diffuses the whole E x E adjacency)."""
+    columns: Literal["neighbourhood", "all"] = "neighbourhood"
+    """Entities the diffused rows cover: ``neighbourhood`` = the rows' entities, the items'
+    entities and every entity adjacent to a row (the only columns the rebuild and CKGC read;
+    other columns are zero in every x_0), ``all`` = every entity, as the reference does."""
     ckgc: bool = True
     """Train the denoiser with the CKGC term (False: ELBO only)."""
     contrast: bool = True
     """Add the InfoNCE contrast to the recommender loss (False: no second view at all)."""
-    columns: Literal["neighbourhood", "all"] = "neighbourhood"
-    """Entities the diffused rows cover: ``neighbourhood`` = items plus every entity adjacent
-    to an item (the only columns the rebuild and CKGC read; other columns are zero in every
-    x_0), ``all`` = every entity, as the reference does."""
+    warn_below: float = 0.01
+    """Warn (once a run) when a rebuilt KG keeps less than this share of the original KG's
+    edges; each epoch's share is logged as ``fit_kg_kept``."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -83,6 +95,7 @@ class DiffKGConfig:
             (self.rebuild_k >= 1, "rebuild_k must be >= 1"),
             (0 < self.keep_rate <= 1, "keep_rate must be in (0, 1]"),
             (self.diffuse_every >= 1, "diffuse_every must be >= 1"),
+            (0 <= self.warn_below <= 1, "warn_below must be in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -1,7 +1,7 @@
 """Which rows DiffKG diffuses, over which columns, and its objective: ELBO + CKGC.
 
-x_0 for an item is its row of the KG adjacency (inverse edges included), binary, over the
-chosen entity columns. The diffusion itself (batches, denoiser, reverse chain, top-k) is the
+x_0 of a row is an entity's row of the KG adjacency (inverse edges included), binary, over
+the chosen entity columns; the rows are the items' entities or every entity. The diffusion itself (batches, denoiser, reverse chain, top-k) is the
 core's :class:`kgrec.diffusion.RowDiffusion`; this module says what goes in and what DiffKG
 adds to the loss.
 
@@ -22,37 +22,44 @@ from kgrec_diffkg.kg import KGIndex, segments
 
 
 @dataclass(frozen=True)
-class ItemRows:
-    """The diffused rows: one per item linked to an entity, over ``columns`` of the KG.
+class KGRows:
+    """The diffused rows of the KG adjacency (inverse edges included), over chosen columns.
 
-    Shapes: items, entities, item_columns ``(n,)``; columns ``(C,)`` (entity id of each
-    column, ascending). ``item_columns[j]`` is the column of row ``j``'s own entity (what
-    CKGC reads); ``matrix`` holds the rows themselves.
+    ``rows="items"``: one row per item linked to an entity; ``rows="entities"``: every
+    entity's row, as the reference diffuses the whole E x E adjacency. Columns are every
+    entity (``"all"``, the reference's) or only those a row can have a one in
+    (``"neighbourhood"``: the rows' entities and their KG neighbours, exact for the rebuild).
+
+    Shapes: row_entities ``(n,)`` (entity of each row); columns ``(C,)`` (entity of each
+    column, ascending); items, item_columns ``(I',)``: the items linked to an entity and the
+    column of each one's entity, what CKGC reads (``x_hat[:, item_columns] @ signal[items]``).
     """
 
-    items: Tensor
-    entities: Tensor
+    row_entities: Tensor
     columns: Tensor
+    items: Tensor
     item_columns: Tensor
     matrix: SparseRows
 
     @classmethod
-    def build(cls, index: KGIndex, item_entity: Tensor,
-              columns: Literal["neighbourhood", "all"]) -> "ItemRows":
+    def build(cls, index: KGIndex, item_entity: Tensor, rows: Literal["items", "entities"],
+              columns: Literal["neighbourhood", "all"]) -> "KGRows":
+        device = item_entity.device
+        E = index.num_entities
         items = torch.nonzero(item_entity >= 0).view(-1)
-        entities = item_entity[items]
-        starts, counts = index.spans(entities)
+        item_entities = item_entity[items]
+        row_entities = item_entities if rows == "items" else torch.arange(E, device=device)
+        starts, counts = index.spans(row_entities)
         positions, row = segments(starts, counts)
         tails = index.tails[positions]
-        E = index.num_entities
         if columns == "all":
-            cols = torch.arange(E, device=items.device)
+            cols = torch.arange(E, device=device)
         else:
-            cols = torch.unique(torch.cat([entities, tails]))
-        column_of = torch.full((E,), -1, dtype=torch.long, device=items.device)
-        column_of[cols] = torch.arange(cols.shape[0], device=items.device)
-        matrix = SparseRows(row, column_of[tails], int(items.shape[0]), int(cols.shape[0]))
-        return cls(items, entities, cols, column_of[entities], matrix)
+            cols = torch.unique(torch.cat([row_entities, item_entities, tails]))
+        column_of = torch.full((E,), -1, dtype=torch.long, device=device)
+        column_of[cols] = torch.arange(cols.shape[0], device=device)
+        matrix = SparseRows(row, column_of[tails], int(row_entities.shape[0]), int(cols.shape[0]))
+        return cls(row_entities, cols, items, column_of[item_entities], matrix)
 
     @property
     def num_rows(self) -> int:
@@ -67,15 +74,15 @@ class ItemRows:
         return self.matrix.dense(rows)
 
 
-def objective(rows: ItemRows, item_signal: Tensor | None, targets: Tensor, e_loss: float,
+def objective(rows: KGRows, item_signal: Tensor | None, targets: Tensor, e_loss: float,
               mse_scale: float):
     """DiffKG's denoiser loss for :meth:`kgrec.diffusion.RowDiffusion.train_epoch`.
 
     ``(1 - e_loss) * ELBO + e_loss * CKGC``; CKGC regresses ``x_hat[:, item columns] @
     item_signal`` onto ``targets``, which is the reference's ``(x_hat R^T) E_user`` computed
-    in the cheaper order. ``item_signal`` ``(n, d)``: ``R^T E_user`` for each row's item
-    (users detached), or None to train on the ELBO alone; ``targets`` ``(n, d)``: each row's
-    entity embedding (detached). The reference averages the MSE over all E columns; rows
+    in the cheaper order. ``item_signal`` ``(I', d)``: ``R^T E_user`` for each of
+    ``rows.items`` (users detached), or None to train on the ELBO alone; ``targets``
+    ``(n, d)``: each row's entity embedding (detached). The reference averages the MSE over all E columns; rows
     restricted to fewer columns are zero in every column left out, so ``mse_scale``
     (columns / E) keeps the ELBO : CKGC balance of ``e_loss``.
     """
