@@ -88,6 +88,11 @@ class RowDiffusion(nn.Module):
         self.denoisers = nn.ModuleDict({name: config.denoiser(width) for name in self.channels})
         self.optimizer = torch.optim.Adam(self.denoisers.parameters(), lr=config.lr)
 
+    def _autocast(self, device: torch.device):
+        """The denoiser's matmuls in bfloat16 when ``config.precision`` asks for it."""
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                              enabled=self.config.precision == "bfloat16")
+
     def _batch(self, source: SparseRows, training: bool) -> int:
         """Rows per block: ``config.batch_size`` if it fits the free memory.
 
@@ -118,8 +123,10 @@ class RowDiffusion(nn.Module):
             x0 = source.dense(rows)
             losses, predictions = {}, {}
             for name in self.channels:
-                per_row, predictions[name] = self.diffusion.training_loss(self.denoisers[name], x0)
-                losses[name] = per_row.mean()
+                with self._autocast(x0.device):
+                    per_row, predicted = self.diffusion.training_loss(self.denoisers[name], x0)
+                predictions[name] = predicted.float()
+                losses[name] = per_row.float().mean()
             if objective is None:
                 loss, logged = self._default_objective(losses)
             else:
@@ -144,7 +151,14 @@ class RowDiffusion(nn.Module):
         """The reverse chain from ``x0`` through ``channel``'s denoiser (the only one if None),
         deterministic unless ``config.sampling_noise``. Shapes: ``(B, C) -> (B, C)``."""
         denoiser = self.denoisers[channel if channel is not None else self.channels[0]]
-        return self.diffusion.sample(denoiser, x0, generator=generator)
+        if self.config.precision == "float32":
+            return self.diffusion.sample(denoiser, x0, generator=generator)
+
+        def low_precision(x_t: Tensor, t: Tensor) -> Tensor:
+            with self._autocast(x_t.device):
+                return denoiser(x_t, t).float()
+
+        return self.diffusion.sample(low_precision, x0, generator=generator)
 
     @torch.no_grad()
     def top_k(self, source: SparseRows, k: int,

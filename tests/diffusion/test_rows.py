@@ -121,3 +121,24 @@ def test_training_refuses_a_batch_that_does_not_fit_naming_the_setting():
 def test_diffusion_config_refuses_bad_settings(bad):
     with pytest.raises(ValueError):
         DiffusionConfig(**bad)
+
+
+def test_bfloat16_matmuls_train_and_denoise_like_float32():
+    rows = toy_rows(num_rows=64)
+    results = {}
+    for precision in ("float32", "bfloat16"):
+        diffusion = make(batch_size=16, noise_scale=1.0, noise_max=0.1, precision=precision)
+        first = diffusion.train_epoch(rows, torch.Generator().manual_seed(0))["diffusion"]
+        for epoch in range(1, 60):
+            last = diffusion.train_epoch(rows, torch.Generator().manual_seed(epoch))["diffusion"]
+        diffusion.eval()
+        x0 = rows.dense(torch.arange(64))
+        denoised = diffusion.reverse(x0)
+        assert denoised.dtype == torch.float32  # the chain's state stays float32
+        block = (x0[:, 6:].sum(1) > 0).long()
+        top = diffusion.top_k(rows, 6)["rows"]
+        results[precision] = (first, last, ((top // 6) == block[:, None]).float().mean())
+    for first, last, right in results.values():
+        assert last < 0.5 * first and right > 0.9
+    with pytest.raises(Exception):
+        DiffusionConfig(precision="float16")
