@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +28,9 @@ from torch import Tensor, nn
 from kgrec.data.recdata import RecData
 from kgrec.graph.graph import Graph
 from kgrec.graph.ops import GraphOps
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ class Context:
       :meth:`~GraphAugmenter.refine`, which may read it (DiffMM adds its fused input back);
     - ``losses``: loss terms a hook computed on the way (:meth:`add_loss`), summed with the
       backbone's and :meth:`~GraphAugmenter.loss`'s terms (RecDiff's refine adds its diffusion
-      loss, computed from the same noise draw as the embedding it returns).
+      loss, computed from the same noise draw as the embedding it returns);
+    - :meth:`cached`: a value computed once in the step and shared by the hooks that need it
+      (DiffMM projects its modality features once for ``transform`` and ``loss``).
     """
 
     epoch: int
@@ -120,12 +125,20 @@ class Context:
     batch: Batch | None = None
     view: View | None = None
     losses: dict[str, Tensor] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def add_loss(self, name: str, value: Tensor) -> None:
         """Add a weighted loss term of this step, logged under ``name``."""
         if name in self.losses:
             raise ValueError(f"loss term {name!r} was already added in this step")
         self.losses[name] = value
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for in this step; the same object
+        after that. Use a key prefixed with the component's name (``"diffmm.features"``)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
 
 class Recommender(nn.Module, ABC):

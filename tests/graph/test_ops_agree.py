@@ -89,3 +89,24 @@ def test_a_rebuilt_graph_is_never_served_stale():
     g2 = symmetric_normalized(Graph(torch.tensor([0]), torch.tensor([2]), 3, 3))
     second = ops.spmm(g2, x)
     assert first[1].item() == pytest.approx(1.0) and second[1].item() == 0.0
+
+
+def test_torch_spmm_matches_a_dense_product_forward_and_backward_for_any_shape():
+    import torch
+
+    from kgrec.graph.graph import Graph
+    from kgrec.graph.torch_ops import TorchOps
+
+    g = torch.Generator().manual_seed(0)
+    src, dst = torch.randint(0, 7, (30,), generator=g), torch.randint(0, 5, (30,), generator=g)
+    graph = Graph(src, dst, 7, 5, torch.rand(30, generator=g))
+    dense = torch.zeros(5, 7).index_put_((dst, src), graph.weight, accumulate=True)
+    ops = TorchOps()
+    for shape in [(7,), (7, 3), (7, 2, 4)]:
+        x = torch.randn(*shape, generator=g, requires_grad=True)
+        out = ops.spmm(graph, x)
+        expected = (dense @ x.reshape(7, -1)).reshape((5,) + shape[1:])
+        torch.testing.assert_close(out, expected)
+        grad = torch.randn(out.shape, generator=g)
+        (got,) = torch.autograd.grad(out, x, grad)
+        torch.testing.assert_close(got, (dense.T @ grad.reshape(5, -1)).reshape(shape))

@@ -104,12 +104,14 @@ class DiffMM(GraphAugmenter):
 
     # ----------------------------------------------------------------- per step
 
-    def _features(self) -> dict[str, Tensor]:
-        return {name: self.modalities.project(name) for name in self.names}
+    def features(self, ctx: Context) -> dict[str, Tensor]:
+        """Each modality's projected item features, ``(I, d)``, computed once per step."""
+        return ctx.cached("diffmm.features", lambda: {name: self.modalities.project(name)
+                                                      for name in self.names})
 
     def transform(self, view: View, ctx: Context) -> View:
         fused = fused_embedding(ctx.ops, self.main_graph, self.graphs, view.users, view.items,
-                                self._features(), self.modalities.weights(),
+                                self.features(ctx), self.modalities.weights(),
                                 self.config.ris_adj_lambda)
         return view.replace(users=fused[:self.num_users], items=fused[self.num_users:])
 
@@ -128,7 +130,7 @@ class DiffMM(GraphAugmenter):
         """Each modality's contrastive view, encoded by the backbone (any backbone)."""
         base = ctx.base
         views = []
-        for name, feats in self._features().items():
+        for name, feats in self.features(ctx).items():
             graph = self.graphs[name]
             if self.config.cl_view == "reference":
                 h = view_inputs(ctx.ops, graph, base.users, feats)
