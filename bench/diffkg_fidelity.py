@@ -25,11 +25,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-VARIANTS = {  # name: diffkg settings laid over the lastfm preset
-    "as-run": {"kg_view": "as-run", "rows": "entities", "columns": "all"},
-    "rebuilt-entities": {"kg_view": "rebuilt", "rows": "entities", "columns": "all"},
-    "rebuilt-items": {"kg_view": "rebuilt", "rows": "items", "columns": "neighbourhood"},
-    "original": {"kg_view": "original"},
+VARIANTS = {  # name: raw settings laid over the lastfm preset
+    "as-run": {"diffkg": {"kg_view": "as-run", "rows": "entities", "columns": "all"}},
+    "as-run-reg": {"diffkg": {"kg_view": "as-run", "rows": "entities", "columns": "all", "reg": 1e-5},
+                   "lightgcn": {"reg_on": "tables"}},  # L2 on every parameter, as calcRegLoss
+    "rebuilt-entities": {"diffkg": {"kg_view": "rebuilt", "rows": "entities", "columns": "all"}},
+    "rebuilt-items": {"diffkg": {"kg_view": "rebuilt", "rows": "items", "columns": "neighbourhood"}},
+    "original": {"diffkg": {"kg_view": "original"}},
 }
 REFERENCE = REPO / "bench" / "reference" / "results" / "diffkg-lastfm-hetrec" / "epochs.csv"
 
@@ -57,7 +59,7 @@ def main() -> None:
         run_dir = args.out / f"{name}-s{args.seed}"
         if not (run_dir / "metrics.json").is_file():
             config = {"augmenter": "diffkg", "recommender": "lightgcn", "dataset": str(files),
-                      "preset": "lastfm", "diffkg": VARIANTS[name],
+                      "preset": "lastfm", **VARIANTS[name],
                       "eval": {"track_test": True},
                       "train": {"epochs": args.epochs, "patience": args.epochs, "seed": args.seed,
                                 "device": "cpu", "backend": "torch"}}

@@ -198,3 +198,16 @@ def test_a_nearly_empty_rebuilt_kg_warns_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         quiet.fit_epoch(tiny_context(model))
+
+
+def test_reg_is_l2_on_every_encoder_parameter_every_step():
+    _, model, aug = make(reg=1e-3, contrast=False)
+    ctx = tiny_context(model)
+    terms = aug.loss(None, None, ctx)
+    expected = 1e-3 * sum(p.detach().pow(2).sum() for p in aug.encoder.parameters())
+    assert set(terms) == {"kg_reg"}
+    torch.testing.assert_close(terms["kg_reg"].detach(), expected)
+    terms["kg_reg"].backward()
+    torch.testing.assert_close(aug.encoder.entity.grad, 2e-3 * aug.encoder.entity.detach())
+    _, model, none = make(contrast=False)
+    assert none.loss(None, None, tiny_context(model)) == {}

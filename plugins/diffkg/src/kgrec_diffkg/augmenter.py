@@ -175,14 +175,17 @@ class DiffKG(GraphAugmenter):
 
     def loss(self, emb: Embeddings, batch: Batch, ctx: Context) -> dict[str, Tensor]:
         cfg = self.config
-        if not cfg.contrast or cfg.ssl_reg == 0:
-            return {}
-        _, second = self.views(training=True)
-        base = ctx.base
-        other = ctx.encode(base.replace(items=self.item_inputs(second, base.items)))
-        cl = (contrast_loss(other.users, emb.users, batch.users, cfg.temp)
-              + contrast_loss(other.items, emb.items, batch.pos_items, cfg.temp))
-        return {"contrast": cfg.ssl_reg * cl}
+        terms: dict[str, Tensor] = {}
+        if cfg.contrast and cfg.ssl_reg > 0:
+            _, second = self.views(training=True)
+            base = ctx.base
+            other = ctx.encode(base.replace(items=self.item_inputs(second, base.items)))
+            cl = (contrast_loss(other.users, emb.users, batch.users, cfg.temp)
+                  + contrast_loss(other.items, emb.items, batch.pos_items, cfg.temp))
+            terms["contrast"] = cfg.ssl_reg * cl
+        if cfg.reg > 0:
+            terms["kg_reg"] = cfg.reg * sum(p.pow(2).sum() for p in self.encoder.parameters())
+        return terms
 
     # --- the rebuilt KG is state: the best epoch's must come back for the test -------------
 

@@ -79,6 +79,10 @@ class DiffKGConfig:
     """Train the denoiser with the CKGC term (False: ELBO only)."""
     contrast: bool = True
     """Add the InfoNCE contrast to the recommender loss (False: no second view at all)."""
+    reg: float = 0.0
+    """L2 on every parameter of the KG encoder (entity and relation tables, attention
+    weight), ``reg * sum ||p||^2`` added every step. With ``<backbone>.reg_on = "tables"`` and
+    the same weight this is the reference's ``calcRegLoss`` over all of its parameters."""
     warn_below: float = 0.01
     """Warn (once a run) when a rebuilt KG keeps less than this share of the original KG's
     edges; each epoch's share is logged as ``fit_kg_kept``."""
@@ -96,6 +100,7 @@ class DiffKGConfig:
             (0 < self.keep_rate <= 1, "keep_rate must be in (0, 1]"),
             (self.diffuse_every >= 1, "diffuse_every must be >= 1"),
             (0 <= self.warn_below <= 1, "warn_below must be in [0, 1]"),
+            (self.reg >= 0, "reg must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
