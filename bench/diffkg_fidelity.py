@@ -29,6 +29,8 @@ VARIANTS = {  # name: raw settings laid over the lastfm preset
     "as-run": {"diffkg": {"kg_view": "as-run", "rows": "entities", "columns": "all"}},
     "as-run-reg": {"diffkg": {"kg_view": "as-run", "rows": "entities", "columns": "all", "reg": 1e-5},
                    "lightgcn": {"reg_on": "tables"}},  # L2 on every parameter, as calcRegLoss
+    "as-run-valid2": {"diffkg": {"kg_view": "as-run", "rows": "entities", "columns": "all"},
+                      "split": {"valid_ratio": 0.02}},  # what a 10 % smaller training set costs
     "rebuilt-entities": {"diffkg": {"kg_view": "rebuilt", "rows": "entities", "columns": "all"}},
     "rebuilt-items": {"diffkg": {"kg_view": "rebuilt", "rows": "items", "columns": "neighbourhood"}},
     "original": {"diffkg": {"kg_view": "original"}},
