@@ -74,7 +74,7 @@ class RecData:
     ``modalities`` maps a modality name (``image``, ``audio``, ...) to an items x dim
     float32 matrix; its keys come from the data, never from a dataset's name.
     ``split`` records how the split was made (given by the files, or carved by seed), so a
-    run can record it.
+    run can record it. ``user_ids`` (optional) maps internal users back to the files' ids.
     """
 
     name: str
@@ -88,6 +88,10 @@ class RecData:
     modalities: Mapping[str, np.ndarray] = field(default_factory=dict)
     split: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
+    user_ids: np.ndarray | None = None
+    """The dataset's own ids of the users, where its files name users by ids other than
+    kgrec's (``user_ids[u]`` for internal user ``u``); None when the files' ids are kgrec's
+    own. Per-user results are saved under these ids when present."""
 
     def has(self, need: str) -> bool:
         """Whether the side data ``need`` (one of :data:`SIDE_DATA`) is present."""

@@ -67,7 +67,7 @@ def load_filmtrust(path: str | Path, split_config: SplitConfig | None = None) ->
                                               split.test_ratio, split.seed)
     return RecData(name=root.resolve().name, num_users=len(user_ids), num_items=len(item_ids),
                    train=train, valid=valid, test=test, social=social, split=info,
-                   source=str(root))
+                   source=str(root), user_ids=user_ids)
 
 
 FORMAT = DatasetFormat(

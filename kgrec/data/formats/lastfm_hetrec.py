@@ -162,7 +162,7 @@ def load_lastfm_hetrec(path: str | Path, split_config: SplitConfig | None = None
                                               split.test_ratio, split.seed)
     return RecData(name=root.resolve().name, num_users=num_users, num_items=num_items,
                    train=train, valid=valid, test=test, split=info, source=str(root),
-                   **_side_data(root, ids))
+                   user_ids=user_ids, **_side_data(root, ids))
 
 
 FORMAT = DatasetFormat(

@@ -74,12 +74,14 @@ def _integers(path: Path, tokens: np.ndarray, what: str) -> np.ndarray:
     return tokens.astype(np.int64)
 
 
-def _users(path: Path, tokens: np.ndarray) -> tuple[np.ndarray, int]:
+def _users(path: Path, tokens: np.ndarray) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Internal user ids, their count, and the file's tokens behind them (None: the file's
+    ids are integers and used as they are)."""
     if np.char.isdigit(tokens).all():
         users = tokens.astype(np.int64)
-        return users, int(users.max()) + 1
+        return users, int(users.max()) + 1, None
     vocabulary, users = np.unique(tokens, return_inverse=True)
-    return users.astype(np.int64), len(vocabulary)
+    return users.astype(np.int64), len(vocabulary), vocabulary
 
 
 def load_mmrec(path: str | Path, split_config: SplitConfig | None = None) -> RecData:
@@ -95,7 +97,7 @@ def load_mmrec(path: str | Path, split_config: SplitConfig | None = None) -> Rec
     if LABEL_FIELD in header:
         fields.append(LABEL_FIELD)
     columns = read_atomic(inter, fields)
-    users, num_users = _users(inter, columns[0])
+    users, num_users, user_ids = _users(inter, columns[0])
     items = _integers(inter, columns[1], "item id")
     num_items = int(items.max()) + 1
     if len(columns) == 3:
@@ -125,7 +127,8 @@ def load_mmrec(path: str | Path, split_config: SplitConfig | None = None) -> Rec
                               "format for interactions alone)")
     modalities = {name: load_features(file, num_items) for name, file in files.items()}
     return RecData(name=inter.stem, num_users=num_users, num_items=num_items, train=train,
-                   valid=valid, test=test, modalities=modalities, split=info, source=str(inter))
+                   valid=valid, test=test, modalities=modalities, split=info, source=str(inter),
+                   user_ids=user_ids)
 
 
 FORMAT = DatasetFormat(

@@ -154,7 +154,8 @@ def load_recbole(path: str | Path, split_config: SplitConfig | None = None) -> R
         kg = _kg(side["kg"], side["link"] if side["link"].is_file() else None, item_tokens)
     social = _social(side["net"], user_tokens) if side["net"].is_file() else None
     return RecData(name=name, num_users=num_users, num_items=num_items, train=train, valid=valid,
-                   test=test, kg=kg, social=social, split=info, source=str(inter))
+                   test=test, kg=kg, social=social, split=info, source=str(inter),
+                   user_ids=user_tokens)
 
 
 FORMAT = DatasetFormat(
