@@ -7,6 +7,7 @@ scattering ``-inf`` at CSR-gathered positions, with no loop over users.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -44,6 +45,27 @@ class Positives:
         return rows, self.indices[starts + offsets]
 
 
+@dataclass
+class UserMetrics:
+    """Per-user results of one full-ranking evaluation (CPU tensors, one row per user with at
+    least one held-out item, in increasing user order).
+
+    ``metrics[name]`` is ``(n,)``; ``item_groups[name]`` (only when item groups were given) is
+    ``(n, G)``: ``recall@K`` restricted to the held-out items of each item group (NaN where
+    the user has none there) and ``share@K``, the share of the top K drawn from each group.
+    """
+
+    users: Tensor
+    metrics: dict[str, Tensor]
+    item_groups: dict[str, Tensor] = field(default_factory=dict)
+
+    def means(self) -> dict[str, float]:
+        """Mean of every metric over the users: one float64 sum, so the result does not
+        depend on how users were batched."""
+        n = max(int(self.users.shape[0]), 1)
+        return {name: float(values.double().sum()) / n for name, values in sorted(self.metrics.items())}
+
+
 @torch.no_grad()
 def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Positives,
              num_items: int, ks: tuple[int, ...], batch_size: int) -> dict[str, float]:
@@ -52,12 +74,25 @@ def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Posit
     ``score(users)`` returns ``(B, num_items)`` scores; ``exclude`` holds the positives that
     must not be ranked (training, plus validation at test time).
     """
+    return evaluate_users(score, truth, exclude, num_items, ks, batch_size).means()
+
+
+@torch.no_grad()
+def evaluate_users(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Positives,
+                   num_items: int, ks: tuple[int, ...], batch_size: int,
+                   item_group: Tensor | None = None) -> UserMetrics:
+    """:func:`evaluate`, keeping every user's metrics; with ``item_group`` (``(I,)`` group index
+    per item, ``0..G-1``) also each user's recall and top-K share per item group."""
     device = truth.indptr.device
     users_all = torch.nonzero(truth.counts > 0).view(-1)
     kmax = min(max(ks), num_items)
     batch_size = fit_batch_size(int(users_all.shape[0]), num_items * SCORE_ROW_BYTES_PER_ITEM,
                                 batch_size, device=device, setting="train.eval_batch_size")
+    groups = int(item_group.max()) + 1 if item_group is not None and item_group.numel() else 0
+    if groups:
+        item_group = item_group.to(device)
     per_user: dict[str, list[Tensor]] = {}
+    per_group: dict[str, list[Tensor]] = {}
     for start in range(0, users_all.shape[0], batch_size):
         users = users_all[start:start + batch_size]
         scores = score(users).float()
@@ -69,7 +104,29 @@ def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Posit
         relevant[rows, items] = True
         hits = torch.gather(relevant, 1, top)
         for name, values in ranking_metrics(hits, truth.counts[users], ks).items():
-            per_user.setdefault(name, []).append(values)
-    # one float64 sum over all users: the result does not depend on how they were batched
-    n = max(int(users_all.shape[0]), 1)
-    return {name: float(torch.cat(parts).double().sum()) / n for name, parts in sorted(per_user.items())}
+            per_user.setdefault(name, []).append(values.cpu())
+        if groups:
+            del scores, relevant
+            for name, values in group_metrics(hits, top, rows, item_group[items], item_group,
+                                              users.shape[0], groups, ks).items():
+                per_group.setdefault(name, []).append(values.cpu())
+    return UserMetrics(users_all.cpu(), {k: torch.cat(v) for k, v in per_user.items()},
+                       {k: torch.cat(v) for k, v in per_group.items()})
+
+
+def group_metrics(hits: Tensor, top: Tensor, truth_rows: Tensor, truth_groups: Tensor,
+                  item_group: Tensor, batch: int, groups: int, ks: tuple[int, ...]) -> dict[str, Tensor]:
+    """Per user and item group, ``(B, G)``: ``recall@K`` over the held-out items of the group
+    (NaN where the user has none there) and ``share@K``, the share of the top K in the group."""
+    relevant = torch.zeros(batch, groups, device=hits.device)
+    relevant.index_put_((truth_rows, truth_groups), torch.ones_like(truth_rows, dtype=torch.float),
+                        accumulate=True)
+    one_hot = torch.nn.functional.one_hot(item_group[top], groups).float()  # (B, Kmax, G)
+    out = {}
+    for k in ks:
+        kk = min(k, top.shape[1])
+        found = (one_hot[:, :kk] * hits[:, :kk, None].float()).sum(1)
+        recall = found / relevant.clamp(min=1)
+        out[f"recall@{k}"] = torch.where(relevant > 0, recall, torch.full_like(recall, float("nan")))
+        out[f"share@{k}"] = one_hot[:, :kk].sum(1) / k
+    return out
