@@ -78,8 +78,20 @@ class EvalConfig:
     history: for measuring how fast a model reaches an accuracy, or for comparing with
     reference code that picks its epoch on test. Nothing is selected on it."""
 
+    user_quantiles: tuple[float, ...] = (0.25, 0.5, 0.75)
+    """Cut points (quantiles of the evaluated users' training degree) of the user groups whose
+    test metrics a run reports separately (``metrics.json`` "groups"); ``[]``: no groups."""
+    item_quantiles: tuple[float, ...] = (0.5, 0.8)
+    """Cut points (shares of the catalogue, items ranked by training popularity) of the item
+    groups: recall on each group's held-out items and the share of the top K drawn from it.
+    The default gives the least popular 50 %, the next 30 % and the most popular 20 %."""
+
     def __post_init__(self) -> None:
         _require(len(self.topk) > 0 and all(k >= 1 for k in self.topk), "eval.topk must be positive")
+        for name in ("user_quantiles", "item_quantiles"):
+            cuts = getattr(self, name)
+            _require(all(0 < q < 1 for q in cuts) and list(cuts) == sorted(set(cuts)),
+                     f"eval.{name} must be increasing cut points in (0, 1), e.g. [0.25, 0.5, 0.75]")
 
 
 @dataclass
@@ -384,3 +396,49 @@ def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = No
         augmenter_config=build(augmenter_cls.Config, raw.get(aug_name, {}), aug_name)
         if augmenter_cls is not None and aug_name != rec_name else None,
     )
+
+
+def _toml_value(value: Any, key: str) -> str:
+    import json
+    import math
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: {value} cannot be written to TOML")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v, key)}" for k, v in value.items()) + " }"
+    raise ConfigError(f"{key}: a {type(value).__name__} cannot be written to TOML")
+
+
+def _toml_key(key: str) -> str:
+    import re
+
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key, key)
+
+
+def dump_toml(mapping: Mapping[str, Any], header: str = "") -> str:
+    """``mapping`` (a raw config: scalars, lists and nested tables) as TOML that
+    :func:`load_toml` reads back to the same mapping; ``header`` lines become comments."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+
+    def table(node: Mapping[str, Any], path: list[str]) -> None:
+        scalars = [(k, v) for k, v in node.items() if not isinstance(v, Mapping)]
+        tables = [(k, v) for k, v in node.items() if isinstance(v, Mapping)]
+        if path and (scalars or not tables):
+            lines.extend(["", "[" + ".".join(_toml_key(p) for p in path) + "]"])
+        for k, v in scalars:
+            lines.append(f"{_toml_key(k)} = {_toml_value(v, '.'.join(path + [k]))}")
+        for k, v in tables:
+            table(v, path + [k])
+
+    table(mapping, [])
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -32,6 +32,23 @@ from kgrec.graph.ops import GraphOps
 
 T = TypeVar("T")
 
+HEALTH_PREFIXES = ("graph_", "health_")
+"""Names of graph-health numbers, returned by :meth:`GraphAugmenter.fit_epoch` or reported per
+step with :meth:`Context.report`; the trainer logs them under their own names (not
+``fit_*``), studies tabulate them, and a run warns when a produced graph is near-empty:
+
+- ``graph_<g>_edges``: edges of the produced (rebuilt or generated) graph ``<g>``;
+- ``graph_<g>_kept``: the share of the original graph's edges that ``<g>`` keeps (its overlap
+  with the original, in [0, 1]); below :data:`NEAR_EMPTY` (or ``graph_<g>_edges`` = 0) the run
+  warns once per graph;
+- ``graph_<g>_new``: the share of ``<g>``'s edges that are not in the original graph;
+- ``health_<name>``: anything else, e.g. ``health_latent_ratio`` (norm of a latent correction
+  over the norm of the embedding it corrects).
+"""
+
+NEAR_EMPTY = 0.01
+"""A produced graph keeping less than this share of the original's edges is near-empty."""
+
 
 @dataclass(frozen=True)
 class Embeddings:
@@ -112,7 +129,9 @@ class Context:
       backbone's and :meth:`~GraphAugmenter.loss`'s terms (RecDiff's refine adds its diffusion
       loss, computed from the same noise draw as the embedding it returns);
     - :meth:`cached`: a value computed once in the step and shared by the hooks that need it
-      (DiffMM projects its modality features once for ``transform`` and ``loss``).
+      (DiffMM projects its modality features once for ``transform`` and ``loss``);
+    - :meth:`report`: a number describing what this step produced (graph health, see
+      :data:`HEALTH_PREFIXES`), averaged by the trainer over the epoch's training steps.
     """
 
     epoch: int
@@ -125,6 +144,7 @@ class Context:
     batch: Batch | None = None
     view: View | None = None
     losses: dict[str, Tensor] = field(default_factory=dict)
+    reports: dict[str, float] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def add_loss(self, name: str, value: Tensor) -> None:
@@ -132,6 +152,14 @@ class Context:
         if name in self.losses:
             raise ValueError(f"loss term {name!r} was already added in this step")
         self.losses[name] = value
+
+    def report(self, name: str, value: float | Tensor) -> None:
+        """Log a number about this step under ``name`` (``graph_*`` / ``health_*``, see
+        :data:`HEALTH_PREFIXES`); the trainer logs the mean over the epoch's training steps.
+        Detached and converted here, so reporting never keeps a graph alive."""
+        if not name.startswith(HEALTH_PREFIXES):
+            raise ValueError(f"reported numbers are named graph_* or health_*; got {name!r}")
+        self.reports[name] = float(value.detach()) if isinstance(value, Tensor) else float(value)
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` the first time ``key`` is asked for in this step; the same object
@@ -154,6 +182,16 @@ class Recommender(nn.Module, ABC):
     requires: ClassVar[frozenset[str]] = frozenset()
     supports_layer_graph: ClassVar[bool] = False
     """True when :meth:`encode` propagates layer by layer and honours ``View.layer_graph``."""
+    closed_form: ClassVar[bool] = False
+    """True for a recommender fitted once, when it is built, with nothing to train by gradient
+    (the floors ``pop`` and ``ease``): it has no parameters, takes no augmenter but ``none``,
+    and its run trains no epochs: validation is evaluated once as epoch 1, which is selected,
+    and ``train.epochs`` / ``patience`` do not apply."""
+    search_space: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """What ``kgrec tune`` searches for this component: ``{field: distribution}`` with
+    ``{low, high[, log][, step]}`` (ints when both bounds are ints) or ``{choices = [...]}``,
+    fields of ``Config`` (nested ones dotted: ``diffusion.steps``). A TOML file given to
+    ``kgrec tune --space`` overrides it key by key (docs/studies.md)."""
 
     def __init__(self, config: Any, setup: Setup):
         super().__init__()
@@ -226,6 +264,8 @@ class GraphAugmenter(nn.Module):
     """Named settings, e.g. ``{"lastfm": {"augmenter": {...}, "recommender": {...},
     "train": {...}}}``; a section named after a recommender (``"lightgcn": {"layers": 1}``)
     holds that backbone's own options, applied only when it is chosen."""
+    search_space: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """What ``kgrec tune`` searches for this augmenter, as :attr:`Recommender.search_space`."""
 
     def __init__(self, config: Any, setup: Setup):
         super().__init__()
@@ -260,7 +300,8 @@ class GraphAugmenter(nn.Module):
 
     def fit_epoch(self, ctx: Context) -> dict[str, float]:
         """Train the augmenter's own generator for one epoch; may swap in rebuilt graphs.
-        Returns numbers to log (as ``fit_<name>``)."""
+        Returns numbers to log: as ``fit_<name>``, except graph-health numbers (``graph_*``,
+        ``health_*``; see :data:`HEALTH_PREFIXES`), logged under their own names."""
         return {}
 
     def transform(self, view: View, ctx: Context) -> View:

@@ -130,3 +130,18 @@ def fit_batch_size(rows: int, row_bytes: int, requested: int, budget_bytes: int 
                   f"using batches of {int(fits)} (lower {setting} to silence this)", MemoryWarning,
                   stacklevel=2)
     return int(fits)
+
+
+def require_memory(need_bytes: int, *, device: torch.device | str = "cpu", what: str,
+                   advice: str) -> None:
+    """Refuse, in one line, a dense block of ``need_bytes`` that cannot be split into batches
+    (EASE's item x item solve) when it exceeds :data:`BUDGET_FRACTION` of the free memory on
+    ``device``, with the same accounting as :func:`fit_batch_size`; nothing when the free
+    memory cannot be told."""
+    free = available_bytes(device)
+    if free is None:
+        return
+    budget = int(free * BUDGET_FRACTION)
+    if need_bytes > budget:
+        raise KgrecError(f"{what} needs {_human(need_bytes)}, more than the {_human(budget)} "
+                         f"available to it on {torch.device(device)} (half the free memory); {advice}")

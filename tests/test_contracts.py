@@ -15,5 +15,13 @@ class TestMF(RecommenderContract):
     name = "mf"
 
 
+class TestPop(RecommenderContract):
+    name = "pop"
+
+
+class TestEASE(RecommenderContract):
+    name = "ease"
+
+
 class TestNoAugmenter(AugmenterContract):
     name = "none"

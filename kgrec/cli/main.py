@@ -1,4 +1,4 @@
-"""``kgrec``: run, plugins, datasets. User errors print one line and exit with code 2."""
+"""``kgrec``: run, study, tune, plugins, datasets. User errors print one line and exit with code 2."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def _load_cli_commands() -> None:
     from kgrec.cli import datasets_cmd, plugins_cmd, run_cmd  # noqa: F401  (registers commands)
     from kgrec.cli import study_cmd  # noqa: F401
     from kgrec.cli import new_plugin_cmd  # noqa: F401
+    from kgrec.cli import tune_cmd  # noqa: F401
 
 
 def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str:
@@ -52,6 +53,32 @@ def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str
         cells = "".join(f"{valid.get(f'{name}@{k}', float('nan')):>12.4f}"
                         f"{test.get(f'{name}@{k}', float('nan')):>12.4f}" for k in ks)
         lines.append(f"{name:<10}{cells}")
+    return "\n".join(lines)
+
+
+def format_groups(groups: dict, k: int) -> str:
+    """The per-group test tables of a run's ``metrics.json`` "groups", at cut-off ``k``."""
+    def num(value) -> str:
+        return f"{value:>10.4f}" if isinstance(value, (int, float)) else f"{'–':>10}"
+
+    lines = []
+    users = groups.get("user_degree")
+    if users:
+        names = [f"recall@{k}", f"ndcg@{k}"]
+        lines += [f"test by user training degree (users grouped at quantiles):",
+                  f"{'group':<22}{'users':>7}" + "".join(f"{n:>10}" for n in names)]
+        for g, label in enumerate(users["labels"]):
+            lines.append(f"{label:<22}{users['sizes'][g]:>7}"
+                         + "".join(num(users["metrics"].get(n, [None] * (g + 1))[g]) for n in names))
+    items = groups.get("item_popularity")
+    if items:
+        names = [f"recall@{k}", f"share@{k}"]
+        lines += ["" if lines else "", f"test by item popularity (recall on the group's test items; "
+                  f"share of the top {k} drawn from the group):",
+                  f"{'group':<34}{'items':>7}{'users':>7}" + "".join(f"{n:>10}" for n in names)]
+        for g, label in enumerate(items["labels"]):
+            lines.append(f"{label:<34}{items['sizes'][g]:>7}{items.get('users', [0] * (g + 1))[g]:>7}"
+                         + "".join(num(items["metrics"].get(n, [None] * (g + 1))[g]) for n in names))
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kgrec.cli.main import cli, format_metrics_table
+from kgrec.cli.main import cli, format_groups, format_metrics_table
 from kgrec.config import parse_overrides
 from kgrec.experiment import resolve_config
 
@@ -37,11 +37,12 @@ def build_run_config(config_file: str | None, flags: dict, assignments: tuple[st
 @click.option("--backend", type=click.Choice(["auto", "dgl", "torch"]), help="Graph kernel backend.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory (default runs/<time>-...).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--plots", is_flag=True, help="Also draw groups.png (test metrics by user and item group; needs matplotlib).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the unfinished run in this directory after its last complete epoch, "
                    "with its recorded config (no other options allowed).")
 def run_command(augmenter, recommender, dataset, format_, config_file, assignments, epochs, seed,
-                device, backend, out, quiet, resume_dir) -> None:
+                device, backend, out, quiet, plots, resume_dir) -> None:
     """Train and evaluate one augmenter + recommender; print validation-selected test metrics."""
     from kgrec.experiment import resume, run
 
@@ -57,7 +58,28 @@ def run_command(augmenter, recommender, dataset, format_, config_file, assignmen
     else:
         config = build_run_config(config_file, flags, assignments)
         result = run(config, out=out, progress=not quiet, log=click.echo)
+    from kgrec.train.convergence import describe
+
+    metrics = result.metrics or {}
     click.echo(f"\nbest epoch {result.best_epoch} of {len(result.history)} by valid "
                f"{result.config.train.select_metric}; test metrics at that epoch:")
     click.echo(format_metrics_table(result.valid, result.test))
-    click.echo(f"\nrun directory: {result.run_dir}")
+    click.echo(f"\ntraining: {describe(result.convergence)}")
+    k = int(result.config.train.select_metric.split("@")[1])
+    if metrics.get("groups"):
+        click.echo("\n" + format_groups(metrics["groups"], k))
+    for warning in metrics.get("health", {}).get("warnings", []):
+        click.echo(f"graph health: {warning}")
+    if metrics.get("per_user"):
+        info = metrics["per_user"]
+        click.echo(f"\nper-user test metrics: {result.run_dir / info['file']} ({info['users']} users, "
+                   f"{'the dataset' + chr(39) + 's own user ids' if info['ids'] == 'raw' else 'internal user ids'})")
+    if plots:
+        from kgrec.study.plots import matplotlib_missing, run_groups
+
+        missing = matplotlib_missing()
+        if missing:
+            click.echo(f"no plots: {missing}")
+        elif metrics.get("groups"):
+            click.echo(f"plots: {run_groups(metrics['groups'], k, result.run_dir / 'groups.png')}")
+    click.echo(f"run directory: {result.run_dir}")

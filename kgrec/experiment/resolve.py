@@ -29,6 +29,9 @@ def resolve_config(*layers: ConfigLike | None) -> RunConfig:
         raw = deep_merge(raw, as_raw(layer))
     rec_cls = registry.load("recommender", raw.get("recommender", "lightgcn"))
     aug_cls = registry.load("augmenter", raw.get("augmenter", "none"))
+    if getattr(rec_cls, "closed_form", False) and raw.get("augmenter", "none") != "none":
+        raise ConfigError(f"recommender {raw.get('recommender')!r} is fitted in closed form and takes "
+                          f"no augmenter; use augmenter none (got {raw.get('augmenter')!r})")
     return resolve_run_config(raw, rec_cls, aug_cls)
 
 

@@ -5,7 +5,10 @@ and the ``bench/`` scripts all call these. A run directory holds ``config.json``
 config, seed, split, backend, versions, plugin distributions), ``history.csv`` (one row per
 epoch), ``best.pt`` (the validation-selected checkpoint), ``split.npz`` (the exact split),
 ``checkpoints/epoch-NNNN.pt`` (the newest epoch's full training state, for
-:func:`resume`; removed once the run finishes) and, last, ``metrics.json``. Every file is
+:func:`resume`; removed once the run finishes), ``per_user.npz`` (every user's test metrics,
+see :mod:`kgrec.experiment.per_user`) and, last, ``metrics.json`` (selected epoch,
+validation and test metrics, how training stopped and whether it converged, metrics by
+user and item group, graph health). Every file is
 written atomically, and ``metrics.json`` only once the run has finished, so a directory
 without it is an unfinished run, never a half-written result.
 """
@@ -30,18 +33,21 @@ from kgrec.data.load import load_dataset
 from kgrec.data.recdata import RecData
 from kgrec.errors import ConfigError, KgrecError, MissingDataError
 from kgrec.experiment.manifest import plugin_distributions, split_fingerprint, versions
+from kgrec.experiment.per_user import health_summary, save_per_user
 from kgrec.experiment.resolve import ConfigLike, resolve_config
 from kgrec.graph.ops import BackendChoice, select_ops
 from kgrec.interfaces import GraphAugmenter, Recommender, Setup
 from kgrec.train.checkpoint import (CHECKPOINT_DIR, atomic_write_bytes, atomic_write_text,
                                     latest_epoch_checkpoint, load_checkpoint)
 from kgrec.train.seeding import seed_everything
+from kgrec.train.convergence import describe as describe_convergence
 from kgrec.train.trainer import RESUME_FORMAT, RESUME_KEYS, Trainer
 
 SIDE_DATA_WORDS = {"kg": "a knowledge graph", "social": "a social graph",
                    "modalities": "item modality features"}
 
 Log = Callable[[str], None]
+OnEpoch = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -61,6 +67,13 @@ class RunResult:
     history: list[dict[str, Any]]
     """One row per epoch: loss terms, validation metrics, timings (``history.csv``)."""
     stopped_early: bool
+    metrics: dict[str, Any] | None = None
+    """Everything ``metrics.json`` holds: convergence, groups, health, per-user file."""
+
+    @property
+    def convergence(self) -> dict[str, Any]:
+        """How training stopped and whether it converged (``metrics.json`` "convergence")."""
+        return dict((self.metrics or {}).get("convergence", {}))
 
 
 @dataclass
@@ -75,7 +88,8 @@ class Components:
 
 
 def run(config: ConfigLike, *, data: RecData | None = None, out: str | Path | None = None,
-        progress: bool = True, log: Log | None = print) -> RunResult:
+        progress: bool = True, log: Log | None = print, on_epoch: OnEpoch | None = None,
+        test: bool = True) -> RunResult:
     """Train and evaluate one configuration, writing the run directory ``out``.
 
     ``config`` is a :class:`~kgrec.RunConfig`, a raw mapping as in a TOML file, or a TOML
@@ -84,12 +98,17 @@ def run(config: ConfigLike, *, data: RecData | None = None, out: str | Path | No
     ``runs/<time>-<dataset>-<augmenter>-<recommender>-s<seed>``. After every epoch a
     checkpoint lands in ``out/checkpoints``; a run killed at any point continues with
     :func:`resume`.
+
+    ``on_epoch(row)`` is called after every epoch with its history row, once the epoch is
+    checkpointed (``kgrec tune`` reports validation curves to its pruner through it; an
+    exception it raises stops the run, which stays resumable). ``test=False`` evaluates no
+    test split at all (tuning): ``metrics.json`` then has an empty "test" and no per-user file.
     """
     config = config if isinstance(config, RunConfig) else resolve_config(config)
     if data is None:
         data = load_dataset(config.dataset, config.format, config.split)
     run_dir = Path(out) if out is not None else default_run_dir(config)
-    return _execute(config, data, run_dir, progress, log or _silent, None)
+    return _execute(config, data, run_dir, progress, log or _silent, None, on_epoch, test)
 
 
 def resume(run_dir: str | Path, *, data: RecData | None = None, progress: bool = True,
@@ -144,10 +163,11 @@ def build_components(config: RunConfig, data: RecData,
 
 
 def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log: Log,
-             resume_state: dict[str, Any] | None) -> RunResult:
+             resume_state: dict[str, Any] | None, on_epoch: OnEpoch | None = None,
+             test: bool = True) -> RunResult:
     for kind, name in (("recommender", config.recommender), ("augmenter", config.augmenter)):
         check_requirements(kind, name, registry.load(kind, name), data)  # type: ignore[arg-type]
-    check_splits(data)
+    check_splits(data, test)
     if (run_dir / "metrics.json").exists():
         raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
     if resume_state is None and latest_epoch_checkpoint(run_dir) is not None:
@@ -181,6 +201,8 @@ def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, lo
     def write_history(row: dict[str, Any]) -> None:
         history.append(row)
         atomic_write_text(run_dir / "history.csv", _csv(history))
+        if on_epoch is not None:
+            on_epoch(row)
 
     where = f"resumed after epoch {int(resume_state['epoch'])}" if resume_state is not None else "run"
     log(f"{where} {run_dir}: {config.augmenter}+{config.recommender} on {data.name} "
@@ -188,19 +210,31 @@ def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, lo
     trainer = Trainer(parts.model, parts.augmenter, data, backend.ops, device, config.train,
                       config.eval, parts.generator, run_dir / "best.pt", progress=progress,
                       on_epoch=write_history, run_dir=run_dir)
-    result = trainer.fit(resume=resume_state)
-    metrics = {
+    result = trainer.fit(resume=resume_state, test=test)
+    for warning in result.health_warnings:
+        log(f"warning: {warning}")
+    record = result.convergence
+    metrics: dict[str, Any] = {
         "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-        "stopped_early": result.stopped_early, "selected_by": f"valid {config.train.select_metric}",
+        "stopped_early": result.stopped_early, "stopped_by": record["stopped_by"],
+        "converged": record["converged"], "convergence": record,
+        "selected_by": f"valid {config.train.select_metric}",
         "valid": result.best_valid, "test": result.test,
         "mean_epoch_seconds": float(np.mean([r["train_seconds"] for r in result.history])),
         "backend": backend.name, "device": str(device), "seed": config.train.seed,
     }
+    if result.test_users is not None:
+        metrics["per_user"], metrics["groups"] = save_per_user(run_dir, data, result.test_users, config.eval)
+    health = health_summary(result.history, result.best_epoch)
+    if health or result.health_warnings:
+        metrics["health"] = {"columns": health, "warnings": result.health_warnings}
+    if not record["converged"]:
+        log(f"warning: {describe_convergence(record)}")
     atomic_write_text(run_dir / "history.csv", _csv(result.history))
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
     shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)  # finished: best.pt is what counts
     return RunResult(run_dir, config, backend.name, str(device), result.best_epoch,
-                     result.best_valid, result.test, result.history, result.stopped_early)
+                     result.best_valid, result.test, result.history, result.stopped_early, metrics)
 
 
 def check_requirements(kind: str, name: str, cls: type, data: RecData) -> None:
@@ -211,10 +245,12 @@ def check_requirements(kind: str, name: str, cls: type, data: RecData) -> None:
                                    f"dataset {data.name!r} has none")
 
 
-def check_splits(data: RecData) -> None:
-    """Refuse a run that could select no epoch (empty validation) or report nothing (empty test)."""
-    for part, advice in (("valid", "raise split.valid_ratio or give a validation file"),
-                         ("test", "raise split.test_ratio or give a test file")):
+def check_splits(data: RecData, test: bool = True) -> None:
+    """Refuse a run that could select no epoch (empty validation) or report nothing (empty
+    test; not checked for a run that evaluates no test)."""
+    parts = (("valid", "raise split.valid_ratio or give a validation file"),
+             ("test", "raise split.test_ratio or give a test file"))
+    for part, advice in parts[:2 if test else 1]:
         if len(getattr(data, part)) == 0:
             raise KgrecError(f"dataset {data.name!r} ({data.source or 'generated'}) has an empty "
                              f"{'validation' if part == 'valid' else 'test'} split; {advice} "

@@ -64,6 +64,7 @@ class GCN(Recommender):
     """
 
     Config = GCNConfig
+    search_space = {"layers": {"low": 1, "high": 4}, "reg": {"low": 1e-6, "high": 1e-2, "log": True}}
     supports_layer_graph = True
 
     def __init__(self, config: GCNConfig, setup: Setup):

@@ -42,6 +42,7 @@ class LightGCN(Recommender):
     """
 
     Config = LightGCNConfig
+    search_space = {"layers": {"low": 1, "high": 4}, "reg": {"low": 1e-6, "high": 1e-2, "log": True}}
     supports_layer_graph = True
 
     def __init__(self, config: LightGCNConfig, setup: Setup):

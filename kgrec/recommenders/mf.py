@@ -34,6 +34,7 @@ class MF(Recommender):
     """
 
     Config = MFConfig
+    search_space = {"reg": {"low": 1e-6, "high": 1e-2, "log": True}}
 
     def __init__(self, config: MFConfig, setup: Setup):
         super().__init__(config, setup)

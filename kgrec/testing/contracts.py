@@ -12,7 +12,9 @@ The tests build the component on tiny synthetic data (every side input) on CPU w
 torch backend, check each hook's output, and train it for two epochs through
 :func:`kgrec.run`. They pin what the rest of kgrec relies on: shapes, finite losses that
 reach the parameters, every parameter stepped by exactly one optimiser, training state that
-survives a checkpoint, and a finished run that :func:`kgrec.load` reproduces exactly.
+survives a checkpoint, and a finished run that :func:`kgrec.load` reproduces exactly. A
+recommender fitted in closed form (``closed_form = True``, like ``pop`` and ``ease``) is
+checked for having no parameters instead of a trainable loss, and its run for one epoch.
 """
 
 from __future__ import annotations
@@ -57,15 +59,20 @@ class _Contract:
         assert public_api_problems(package) == []
 
     def _run_and_reload(self, tmp_path: Path, augmenter: str, recommender: str) -> None:
+        from kgrec import registry
         from kgrec.experiment import load
 
         result = self.short_run(tmp_path / "run", augmenter, recommender)
-        assert len(result.history) == 2 and 1 <= result.best_epoch <= 2
-        assert all(math.isfinite(row["loss"]) for row in result.history)
+        if getattr(registry.load("recommender", recommender), "closed_form", False):
+            assert len(result.history) == 1 and result.best_epoch == 1
+            assert result.convergence["stopped_by"] == "closed_form"
+        else:
+            assert len(result.history) == 2 and 1 <= result.best_epoch <= 2
+            assert all(math.isfinite(row["loss"]) for row in result.history)
         assert all(0.0 <= v <= 1.0 for v in result.test.values()), result.test
         again = self.short_run(tmp_path / "again", augmenter, recommender)
         assert again.test == result.test, "the same seed must give the same run"
-        assert [r["loss"] for r in again.history] == [r["loss"] for r in result.history]
+        assert [r.get("loss") for r in again.history] == [r.get("loss") for r in result.history]
         trained = load(result.run_dir)
         assert trained.evaluate("test") == result.test, \
             "best.pt must hold everything evaluation reads (rebuilt graphs: use extra state)"
@@ -102,6 +109,9 @@ class RecommenderContract(_Contract):
         from kgrec.interfaces import Batch
 
         model = self.build()
+        if type(model).closed_form:  # fitted when built: nothing for a loss to train
+            assert not [n for n, p in model.named_parameters() if p.requires_grad]
+            return
         view = model.view()
         batch = Batch(torch.arange(8), torch.arange(8), torch.arange(8, 16))
         terms = model.loss(model.encode(view), batch, view)
@@ -112,6 +122,13 @@ class RecommenderContract(_Contract):
 
     def test_short_run_is_repeatable_and_reloads_to_its_test_metrics(self, tmp_path):
         self._run_and_reload(tmp_path, self.augmenter, self.name)
+
+    def test_search_space_names_config_fields(self):
+        from kgrec import registry
+        from kgrec.tune.space import check_component_space
+
+        cls = registry.load("recommender", self.name)
+        assert check_component_space("recommender", self.name, cls) == []
 
 
 class AugmenterContract(_Contract):
@@ -178,3 +195,10 @@ class AugmenterContract(_Contract):
 
     def test_short_run_is_repeatable_and_reloads_to_its_test_metrics(self, tmp_path):
         self._run_and_reload(tmp_path, self.name, self.recommender)
+
+    def test_search_space_names_config_fields(self):
+        from kgrec import registry
+        from kgrec.tune.space import check_component_space
+
+        cls = registry.load("augmenter", self.name)
+        assert check_component_space("augmenter", self.name, cls) == []

@@ -12,12 +12,19 @@ that the next epoch depends on (model, augmenter and its own optimisers, the tra
 optimiser and scheduler, every RNG, the history and the early-stopping state), so
 ``fit(resume=...)`` continues exactly where an interrupted run left off. A non-finite loss
 stops training before the optimiser steps, leaving every checkpoint at the last good epoch.
+
+A closed-form recommender (``closed_form = True``: ``pop``, ``ease``) is fitted when it is
+built; its run has one epoch without batches, whose validation selects it. Graph-health
+numbers (``graph_*`` / ``health_*``, from ``fit_epoch`` or :meth:`Context.report`) are logged
+under their own names and a near-empty produced graph is warned about once. Every run ends
+with a convergence record (:mod:`kgrec.train.convergence`).
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,13 +35,19 @@ from tqdm.auto import tqdm
 from kgrec.config import EvalConfig, TrainConfig
 from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError
-from kgrec.eval.ranking import Positives, evaluate
+from kgrec.eval.groups import item_popularity_groups
+from kgrec.eval.ranking import Positives, UserMetrics, evaluate, evaluate_users
 from kgrec.graph.ops import GraphOps
-from kgrec.interfaces import (Batch, Context, Embeddings, GraphAugmenter, Recommender,
-                              optimized_parameters)
+from kgrec.interfaces import (HEALTH_PREFIXES, NEAR_EMPTY, Batch, Context, Embeddings,
+                              GraphAugmenter, Recommender, optimized_parameters)
 from kgrec.train.checkpoint import (CHECKPOINT_DIR, load_checkpoint, rng_state,
                                     save_checkpoint, save_epoch_checkpoint, set_rng_state)
+from kgrec.train.convergence import convergence
 from kgrec.train.sampler import BPRSampler
+
+
+class GraphHealthWarning(UserWarning):
+    """A graph an augmenter produced is near-empty (see :data:`kgrec.interfaces.NEAR_EMPTY`)."""
 
 
 @dataclass
@@ -44,6 +57,11 @@ class TrainResult:
     test: dict[str, float]
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_early: bool = False
+    convergence: dict[str, Any] = field(default_factory=dict)
+    """How training stopped (:func:`kgrec.train.convergence.convergence`)."""
+    test_users: UserMetrics | None = None
+    """Per-user test metrics at the selected epoch (None when the test was not evaluated)."""
+    health_warnings: list[str] = field(default_factory=list)
 
 
 RESUME_FORMAT = 2
@@ -96,6 +114,11 @@ class Trainer:
         self.valid_truth = Positives([data.valid], data.num_users, device)
         self.test_truth = Positives([data.test], data.num_users, device)
         self.test_exclude = Positives([data.train, data.valid], data.num_users, device)
+        self.item_groups = (item_popularity_groups(data.train.items, data.num_items, evaluation.item_quantiles)
+                            if evaluation.item_quantiles else None)
+        self.closed_form = bool(getattr(model, "closed_form", False))
+        self.health_warnings: list[str] = []
+        self._warned: set[str] = set()
         self.optimizer = torch.optim.Adam(joint_param_groups(model, augmenter), lr=train.lr)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, 1, gamma=train.lr_decay)
 
@@ -122,16 +145,22 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         self.augmenter.train()
+        if self.closed_form:
+            return {}  # fitted when built: nothing to train
         fit = self.augmenter.fit_epoch(self.context(epoch, training=True))
         if not all(math.isfinite(float(v)) for v in fit.values()):
             raise self._not_finite(f"the augmenter's own training (fit_epoch) is not finite at "
                                    f"epoch {epoch}", fit, "lower the augmenter's learning rate")
         sums: dict[str, float] = {}
+        reported: dict[str, list[float]] = {}
         steps = 0
         batches = self.sampler.epoch(self.cfg.batch_size, self.generator)
         for step, batch in enumerate(tqdm(batches, total=self.sampler.num_batches(self.cfg.batch_size),
                                           desc=f"epoch {epoch}", leave=False, disable=not self.progress)):
-            terms = self.step_terms(self.context(epoch, training=True, batch=batch))
+            ctx = self.context(epoch, training=True, batch=batch)
+            terms = self.step_terms(ctx)
+            for name, value in ctx.reports.items():
+                reported.setdefault(name, []).append(value)
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 raise self._not_finite(f"loss is not finite at epoch {epoch}, step {step}", terms,
@@ -146,8 +175,31 @@ class Trainer:
         self.scheduler.step()
         self.augmenter.epoch_end(self.context(epoch, training=True))
         out = {name: total / max(steps, 1) for name, total in sums.items()}
-        out.update({f"fit_{k}": float(v) for k, v in fit.items()})
+        out.update({k if k.startswith(HEALTH_PREFIXES) else f"fit_{k}": float(v) for k, v in fit.items()})
+        out.update({name: sum(values) / len(values) for name, values in reported.items()})
+        self._check_health(epoch, out)
         return out
+
+    def _check_health(self, epoch: int, row: dict[str, float]) -> None:
+        """Warn once per graph when a produced graph is near-empty: ``graph_<g>_kept`` below
+        :data:`~kgrec.interfaces.NEAR_EMPTY`, or ``graph_<g>_edges`` zero."""
+        for key, value in row.items():
+            if not key.startswith("graph_"):
+                continue
+            graph, near_empty = None, False
+            if key.endswith("_kept"):
+                graph, near_empty = key[len("graph_"):-len("_kept")], value < NEAR_EMPTY
+            elif key.endswith("_edges"):
+                graph, near_empty = key[len("graph_"):-len("_edges")], value <= 0
+            if graph is None or not near_empty or graph in self._warned:
+                continue
+            self._warned.add(graph)
+            what = (f"keeps {value:.2%} of the original graph's edges" if key.endswith("_kept")
+                    else "has no edges")
+            message = (f"the graph {graph!r} produced by the augmenter at epoch {epoch} {what} "
+                       f"(near-empty: below {NEAR_EMPTY:.0%}); the backbone sees almost nothing of it")
+            self.health_warnings.append(message)
+            warnings.warn(message, GraphHealthWarning, stacklevel=2)
 
     def _not_finite(self, what: str, terms: dict[str, Any], advice: str) -> KgrecError:
         """One line: what blew up, each term's value, where the last good state is, what to do."""
@@ -165,6 +217,19 @@ class Trainer:
                           else (self.test_truth, self.test_exclude))
         return evaluate(lambda users: self.model.score(emb, users), truth, exclude,
                         self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size)
+
+    @torch.no_grad()
+    def evaluate_users(self, split: str, epoch: int) -> UserMetrics:
+        """:meth:`evaluate` with every user's metrics and the item-popularity groups'."""
+        self.model.eval()
+        self.augmenter.eval()
+        emb = self.embeddings(self.context(epoch, training=False))
+        truth, exclude = ((self.valid_truth, self.train_pos) if split == "valid"
+                          else (self.test_truth, self.test_exclude))
+        groups = None if self.item_groups is None else torch.as_tensor(self.item_groups.index)
+        return evaluate_users(lambda users: self.model.score(emb, users), truth, exclude,
+                              self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size,
+                              item_group=groups)
 
     def state(self, epoch: int, valid: dict[str, float]) -> dict[str, Any]:
         """What ``best.pt`` holds: the model and augmenter at the selected epoch."""
@@ -223,22 +288,26 @@ class Trainer:
             raise KgrecError(f"{self.checkpoint_path} holds epoch {saved.get('epoch')}, but the "
                              f"epoch checkpoint selected epoch {progress.best_epoch}; cannot resume")
 
-    def fit(self, resume: dict[str, Any] | None = None) -> TrainResult:
-        """Train (from scratch, or after the epoch checkpoint ``resume``), then test the best."""
+    def fit(self, resume: dict[str, Any] | None = None, test: bool = True) -> TrainResult:
+        """Train (from scratch, or after the epoch checkpoint ``resume``), then test the best
+        (unless ``test`` is False: tuning, which must never read the test split)."""
         metric = self.cfg.select_metric
         if int(metric.split("@")[1]) not in self.eval_cfg.topk:
             raise KgrecError(f"train.select_metric {metric} needs its K in eval.topk {self.eval_cfg.topk}")
+        if not test and self.eval_cfg.track_test:
+            raise KgrecError("this run may not read the test split (tuning); set eval.track_test = false")
         progress = self.restore(resume) if resume is not None else Progress()
+        cap = 1 if self.closed_form else self.cfg.epochs
         stopped_early = progress.waited >= self.cfg.patience
-        first = progress.epoch + 1 if not stopped_early else self.cfg.epochs + 1
-        bar = tqdm(range(first, self.cfg.epochs + 1), desc="training", disable=not self.progress,
-                   initial=progress.epoch, total=self.cfg.epochs)
+        first = progress.epoch + 1 if not stopped_early else cap + 1
+        bar = tqdm(range(first, cap + 1), desc="training", disable=not self.progress,
+                   initial=progress.epoch, total=cap)
         for epoch in bar:
             start = time.perf_counter()
             row: dict[str, Any] = {"epoch": epoch, **self.train_epoch(epoch)}
             row["train_seconds"] = time.perf_counter() - start
             improved = False
-            if epoch % self.cfg.eval_every == 0 or epoch == self.cfg.epochs:
+            if epoch % self.cfg.eval_every == 0 or epoch == cap:
                 start = time.perf_counter()
                 valid = self.evaluate("valid", epoch)
                 row["eval_seconds"] = time.perf_counter() - start
@@ -252,8 +321,8 @@ class Trainer:
                     progress.waited, improved = 0, True
                 else:
                     progress.waited += 1
-                bar.set_postfix(loss=f"{row['loss']:.4f}", **{metric: f"{valid[metric]:.4f}"},
-                                best=progress.best_epoch)
+                bar.set_postfix(loss=f"{row.get('loss', math.nan):.4f}",
+                                **{metric: f"{valid[metric]:.4f}"}, best=progress.best_epoch)
             progress.epoch = epoch
             progress.history.append(row)
             if self.run_dir is not None:  # before best.pt: see _check_best
@@ -269,9 +338,12 @@ class Trainer:
         best = load_checkpoint(self.checkpoint_path, self.device)
         self.model.load_state_dict(best["model"])
         self.augmenter.load_state_dict(best["augmenter"])
-        test = self.evaluate("test", progress.best_epoch)
-        return TrainResult(progress.best_epoch, progress.best_valid, test, progress.history,
-                           stopped_early)
+        scores = [(row["epoch"], row.get(f"valid_{metric}")) for row in progress.history]
+        record = convergence(scores, self.cfg.patience, cap, stopped_early, self.closed_form)
+        test_users = self.evaluate_users("test", progress.best_epoch) if test else None
+        return TrainResult(progress.best_epoch, progress.best_valid,
+                           test_users.means() if test_users is not None else {}, progress.history,
+                           stopped_early, record, test_users, list(self.health_warnings))
 
 
 def joint_param_groups(model: Recommender, augmenter: GraphAugmenter) -> list[dict[str, Any]]:
