@@ -61,6 +61,9 @@ def format_groups(groups: dict, k: int) -> str:
     def num(value) -> str:
         return f"{value:>10.4f}" if isinstance(value, (int, float)) else f"{'–':>10}"
 
+    def at(values, g):
+        return values[g] if values is not None and g < len(values) else None
+
     lines = []
     users = groups.get("user_degree")
     if users:
@@ -69,7 +72,7 @@ def format_groups(groups: dict, k: int) -> str:
                   f"{'group':<22}{'users':>7}" + "".join(f"{n:>10}" for n in names)]
         for g, label in enumerate(users["labels"]):
             lines.append(f"{label:<22}{users['sizes'][g]:>7}"
-                         + "".join(num(users["metrics"].get(n, [None] * (g + 1))[g]) for n in names))
+                         + "".join(num(at(users["metrics"].get(n), g)) for n in names))
     items = groups.get("item_popularity")
     if items:
         names = [f"recall@{k}", f"share@{k}"]
@@ -77,8 +80,8 @@ def format_groups(groups: dict, k: int) -> str:
                   f"share of the top {k} drawn from the group):",
                   f"{'group':<34}{'items':>7}{'users':>7}" + "".join(f"{n:>10}" for n in names)]
         for g, label in enumerate(items["labels"]):
-            lines.append(f"{label:<34}{items['sizes'][g]:>7}{items.get('users', [0] * (g + 1))[g]:>7}"
-                         + "".join(num(items["metrics"].get(n, [None] * (g + 1))[g]) for n in names))
+            lines.append(f"{label:<34}{items['sizes'][g]:>7}{at(items.get('users'), g) or 0:>7}"
+                         + "".join(num(at(items["metrics"].get(n), g)) for n in names))
     return "\n".join(lines)
 
 

@@ -80,15 +80,18 @@ def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Posit
 @torch.no_grad()
 def evaluate_users(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Positives,
                    num_items: int, ks: tuple[int, ...], batch_size: int,
-                   item_group: Tensor | None = None) -> UserMetrics:
+                   item_group: Tensor | None = None, num_groups: int | None = None) -> UserMetrics:
     """:func:`evaluate`, keeping every user's metrics; with ``item_group`` (``(I,)`` group index
-    per item, ``0..G-1``) also each user's recall and top-K share per item group."""
+    per item, ``0..G-1``; ``num_groups`` = G, default its largest index + 1) also each user's
+    recall and top-K share per item group."""
     device = truth.indptr.device
     users_all = torch.nonzero(truth.counts > 0).view(-1)
     kmax = min(max(ks), num_items)
     batch_size = fit_batch_size(int(users_all.shape[0]), num_items * SCORE_ROW_BYTES_PER_ITEM,
                                 batch_size, device=device, setting="train.eval_batch_size")
-    groups = int(item_group.max()) + 1 if item_group is not None and item_group.numel() else 0
+    groups = 0
+    if item_group is not None and item_group.numel():
+        groups = num_groups if num_groups is not None else int(item_group.max()) + 1
     if groups:
         item_group = item_group.to(device)
     per_user: dict[str, list[Tensor]] = {}

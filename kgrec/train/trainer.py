@@ -229,7 +229,8 @@ class Trainer:
         groups = None if self.item_groups is None else torch.as_tensor(self.item_groups.index)
         return evaluate_users(lambda users: self.model.score(emb, users), truth, exclude,
                               self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size,
-                              item_group=groups)
+                              item_group=groups,
+                              num_groups=None if self.item_groups is None else len(self.item_groups.labels))
 
     def state(self, epoch: int, valid: dict[str, float]) -> dict[str, Any]:
         """What ``best.pt`` holds: the model and augmenter at the selected epoch."""
