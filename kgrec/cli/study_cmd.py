@@ -13,7 +13,7 @@ from kgrec.errors import ConfigError, KgrecError
 
 
 def _overrides(name, datasets, recommenders, augmenters, variants, seeds, noise, noise_seed, baseline,
-               metrics) -> dict[str, Any]:
+               metrics, floors=(), until_converged=None, tune_trials=None, tune_epochs=None) -> dict[str, Any]:
     """Command-line grid options as study keys; each replaces the file's key of that name."""
     out: dict[str, Any] = {}
     if name:
@@ -48,6 +48,14 @@ def _overrides(name, datasets, recommenders, augmenters, variants, seeds, noise,
         out["baseline"] = baseline
     if metrics:
         out["metrics"] = list(metrics)
+    if floors:
+        out["floors"] = list(floors)
+    if until_converged is not None:
+        out["until_converged"] = until_converged
+    if tune_trials is not None:
+        out["tune"] = {"trials": tune_trials, **({"epochs": tune_epochs} if tune_epochs else {})}
+    elif tune_epochs is not None:
+        raise ConfigError("--tune-epochs needs --tune-trials")
     return out
 
 
@@ -72,12 +80,17 @@ def _overrides(name, datasets, recommenders, augmenters, variants, seeds, noise,
 @click.option("--noise-seed", type=int, help="One noise seed for every cell (default: each cell's seed).")
 @click.option("--baseline", help="Arm the others are compared with (default: none).")
 @click.option("--metric", "metrics", multiple=True, help="Metric to tabulate (repeatable; default recall@20, ndcg@20).")
+@click.option("--floor", "floors", multiple=True, help="A floor run beside the arms: pop or ease (repeatable).")
+@click.option("--until-converged", type=click.IntRange(min=1), metavar="MAX_EPOCHS",
+              help="Train every arm until early stopping, with this safety cap on epochs.")
+@click.option("--tune-trials", type=click.IntRange(min=1), help="Tune every arm with this many trials first.")
+@click.option("--tune-epochs", type=click.IntRange(min=1), help="Epochs per tuning trial (default: the cells').")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed cell instead of going on.")
 @click.option("--no-plots", is_flag=True, help="Write the tables only.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def study_command(file, report_only, dry_run, out, report_dir, assignments, name, datasets, recommenders,
-                  augmenters, variants, seeds, noise, noise_seed, baseline, metrics, fail_fast, no_plots,
-                  quiet) -> None:
+                  augmenters, variants, seeds, noise, noise_seed, baseline, metrics, floors, until_converged,
+                  tune_trials, tune_epochs, fail_fast, no_plots, quiet) -> None:
     """Run every cell of a study FILE (TOML; or a grid given by the options), skipping cells that
     already finished, then write mean ± std over seeds, relative change against the baseline
     and paired tests as Markdown, CSV, JSON and plots. See docs/studies.md."""
@@ -86,13 +99,31 @@ def study_command(file, report_only, dry_run, out, report_dir, assignments, name
     from kgrec.study.runner import cell_dir, describe, unique
 
     overrides = _overrides(name, datasets, recommenders, augmenters, variants, seeds, noise, noise_seed,
-                           baseline, metrics)
+                           baseline, metrics, floors, until_converged, tune_trials, tune_epochs)
     if file is None and not overrides:
         raise click.UsageError("give a study FILE, or a grid with --dataset/--recommender/--augmenter/--seeds")
     study = load_study(file, overrides, parse_overrides(list(assignments)))
-    cells = expand(study)
+    cells = expand(study)  # every setting checked before anything trains (or tunes)
     root = Path(out or study.out or Path("studies") / study.name)
     target = Path(report_dir) if report_dir else root / "report"
+    if study.tune is not None:
+        from kgrec.study.tuning import load_tuned, run_tuning
+
+        tuned, missing = load_tuned(study, root)
+        if missing and (dry_run or report_only):
+            for job in missing:
+                click.echo(f"tune  {job.id}  {job.label}: not tuned yet")
+            if dry_run:
+                click.echo(f"{len(missing)} arm(s) still to tune in {root}; their cells are listed once tuned")
+                return
+            raise KgrecError(f"{root}: {len(missing)} arm(s) are not tuned yet; run `kgrec study` without --report first")
+        if missing:
+            from kgrec.study.runner import StudyLock, dataset_loader
+
+            root.mkdir(parents=True, exist_ok=True)
+            with StudyLock(root):
+                tuned = run_tuning(study, root, dataset_loader(), echo=click.echo)
+        cells = expand(study, tuned)
     if dry_run:
         done = load_results(root, cells)
         for cell in unique(cells):
@@ -107,7 +138,7 @@ def study_command(file, report_only, dry_run, out, report_dir, assignments, name
     results = load_results(root, cells)
     if report_only and not results:
         raise KgrecError(f"{root} holds no finished cell of this study; run `kgrec study` without --report first")
-    written = write_report(study, cells, results, target, with_plots=not no_plots)
+    written = write_report(study, cells, results, target, with_plots=not no_plots, root=root)
     click.echo(f"report: {written['md']} (+ results.csv, results.json"
                f"{', plots' if len(written) > 3 else ''})")
     if not report_only and outcome.failed:

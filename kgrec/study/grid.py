@@ -8,6 +8,13 @@ resolved by :func:`kgrec.resolve_config`, so an unknown key fails before any
 training. A cell's id hashes its *resolved* settings plus its noise: editing the grid adds or
 drops cells and never renames old ones, and a changed default in a component reruns exactly
 the cells it affects. Schema: docs/studies.md.
+
+*Floors* (``floors = ["pop", "ease"]``) are recommenders fitted in closed form, run with the
+``none`` augmenter beside every recommender's arms (one run per dataset and noise setting;
+on clean data one run serves every seed, as they are deterministic). ``until_converged``
+sets every arm's ``train.epochs`` to a safety cap so that runs end by early stopping; a
+``tune`` table tunes every arm (and floor) with the same trials and budget before the
+seeds run (:mod:`kgrec.study.tuning`); the tuned values are laid over the arm's settings.
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ from kgrec.errors import ConfigError
 from kgrec.experiment import resolve_config
 
 TOP_KEYS = ("name", "description", "datasets", "recommenders", "augmenters", "seeds", "noise",
-            "noise_seed", "baseline", "metrics", "base", "out")
+            "noise_seed", "baseline", "metrics", "base", "out", "floors", "until_converged", "tune")
+TUNE_KEYS = ("trials", "epochs", "seed", "space", "storage", "prune", "floors", "sampler_seed", "timeout")
+DEFAULT_MAX_EPOCHS = 500
+"""The safety cap of ``until_converged = true``."""
+LATER_DEFAULTS: dict[tuple[str, str], Any] = {("eval", "user_quantiles"): [0.25, 0.5, 0.75],
+                                              ("eval", "item_quantiles"): [0.5, 0.8]}
+"""Settings added after studies had run: at these defaults they are left out of cell ids, so
+upgrading kgrec does not rerun finished cells; set to anything else, they count."""
+FLOOR_PREFIX = "floor:"
 CORE_SECTIONS = ("train", "eval", "split", "format", "preset")
 DEFAULT_METRICS = ("recall@20", "ndcg@20")
 
@@ -65,6 +80,31 @@ class Study:
     description: str = ""
     out: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    floors: list[Component] = field(default_factory=list)
+    """Closed-form recommenders (``pop``, ``ease``) run beside the arms; labels ``floor:<name>``."""
+    until_converged: int | None = None
+    """Safety cap on epochs when the study trains until converged (None: ``train.epochs``)."""
+    tune: "TuneSpec | None" = None
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """A study's ``[tune]`` table: the same trials and budget for every arm."""
+
+    trials: int
+    epochs: int | None = None
+    """Budget per trial (``train.epochs`` of every trial; default: the cell's)."""
+    seed: int | None = None
+    """``train.seed`` of the trials (default: the study's first seed)."""
+    space: Any = None
+    """A TOML path or table overriding the components' search spaces."""
+    storage: str | None = None
+    prune: bool = True
+    floors: bool = True
+    """Tune floors that have a search space (``ease.l2``) too."""
+    sampler_seed: int = 0
+    timeout: float | None = None
+    """Seconds after which each arm's tuning stops starting trials (equal budgets need None)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +118,8 @@ class Cell:
     seed: int
     noise_seed: int | None
     config: RunConfig
+    floor: bool = False
+    """A floor (``pop``, ``ease``) shown beside this recommender's arms."""
 
     @property
     def noise_label(self) -> str:
@@ -92,16 +134,26 @@ class Cell:
         return {"id": self.id, "dataset": self.dataset, "noise": dict(self.noise),
                 "noise_label": self.noise_label, "noise_seed": self.noise_seed,
                 "recommender": self.recommender, "arm": self.arm, "augmenter": self.augmenter,
-                "seed": self.seed, "config": self.config.to_dict()}
+                "seed": self.seed, "floor": self.floor, "config": self.config.to_dict()}
 
 
 def noise_label(noise: Mapping[str, float]) -> str:
     return ", ".join(f"{t}={f:g}" for t, f in sorted(noise.items())) or "clean"
 
 
+def identity(config: RunConfig) -> dict[str, Any]:
+    """The settings a cell id hashes: the resolved config less :data:`LATER_DEFAULTS` left at
+    their defaults."""
+    out = config.to_dict()
+    for (section, key), default in LATER_DEFAULTS.items():
+        if out.get(section, {}).get(key) == default:
+            out[section] = {k: v for k, v in out[section].items() if k != key}
+    return out
+
+
 def cell_id(config: RunConfig, noise: Mapping[str, float], noise_seed: int | None) -> str:
     """sha256 of the resolved settings and the noise, as canonical JSON; 16 hex digits."""
-    payload = {"config": config.to_dict(), "noise": dict(sorted(noise.items()))}
+    payload = {"config": identity(config), "noise": dict(sorted(noise.items()))}
     if noise:  # clean cells ignore the noise seed, so changing it never reruns them
         payload["noise_seed"] = noise_seed
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
@@ -119,11 +171,30 @@ def load_study(path: str | Path | None, overrides: Mapping[str, Any] | None = No
     return parse_study(raw, default_name=Path(path).stem if path else "study")
 
 
+GRID_KEYS = ("recommender", "augmenter", "dataset", "format")
+
+
+def settings_file(path: str | Path, key: str) -> dict[str, Any]:
+    """A TOML file of settings (``kgrec tune``'s ``best.toml``, a ``kgrec run --config``
+    file) as a study layer: the grid's keys and ``train.seed`` are dropped (the study sets
+    them)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{key}: no such settings file {p}")
+    raw = {k: v for k, v in load_toml(p).items() if k not in GRID_KEYS}
+    if isinstance(raw.get("train"), Mapping):
+        raw["train"] = {k: v for k, v in raw["train"].items() if k != "seed"}
+    return raw
+
+
 def _table(value: Any, key: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        return settings_file(value, key)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return parse_overrides(value)  # ["diffkg.ckgc=false", ...], as --set takes them
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key} must be a table of settings or a list of KEY=VALUE strings")
+        raise ConfigError(f"{key} must be a table of settings, a list of KEY=VALUE strings or the "
+                          "path of a TOML settings file")
     return dict(value)
 
 
@@ -242,12 +313,13 @@ def parse_study(raw: Mapping[str, Any], default_name: str = "study") -> Study:
     recommenders = _components(raw["recommenders"], "recommenders", variants=False)
     arms = _components(raw["augmenters"], "augmenters", variants=True)
     datasets = _datasets(raw["datasets"])
-    components = {c.name for c in recommenders + arms}
+    floors = _floors(raw.get("floors", []))
+    components = {c.name for c in recommenders + arms + floors}
     base = _table(raw.get("base", {}), "base")
     _check_sections(base, "base", components)
     for item in datasets:
         _check_sections(item.config, f"dataset {item.name}", components)
-    for comp in recommenders + arms:
+    for comp in recommenders + arms + floors:
         _check_sections(comp.config, comp.label, components)
     metrics = raw.get("metrics", list(DEFAULT_METRICS))
     if isinstance(metrics, str):
@@ -270,38 +342,155 @@ def parse_study(raw: Mapping[str, Any], default_name: str = "study") -> Study:
                  seeds=_seeds(raw["seeds"]), noise=_noise(raw.get("noise")),
                  noise_seed=None if noise_seed == "seed" else noise_seed, baseline=baseline,
                  metrics=list(metrics), base=base, description=str(raw.get("description", "")),
-                 out=raw.get("out"), raw=dict(raw))
+                 out=raw.get("out"), raw=dict(raw), floors=floors,
+                 until_converged=_until_converged(raw.get("until_converged")),
+                 tune=_tune(raw.get("tune")))
 
 
-def raw_config(study: Study, dataset: Dataset, rec: Component, arm: Component, seed: int) -> dict[str, Any]:
-    """The ``kgrec run --config`` mapping of one cell (before resolution)."""
+def _floors(value: Any) -> list[Component]:
+    """``["pop", "ease"]`` or ``{ ease = { config = { ease.l2 = 300 } } }``; each must be a
+    recommender fitted in closed form."""
+    from kgrec import registry
+
+    if value in ([], {}, None):
+        return []
+    out = []
+    for comp in _components(value, "floors", variants=False):
+        cls = registry.load("recommender", comp.name)
+        if not getattr(cls, "closed_form", False):
+            raise ConfigError(f"floors: {comp.name!r} is not fitted in closed form (floors are pop, "
+                              "ease or another closed_form recommender); list it under recommenders")
+        out.append(Component(FLOOR_PREFIX + comp.name, comp.name, comp.config))
+    return out
+
+
+def _until_converged(value: Any) -> int | None:
+    """``true`` (cap :data:`DEFAULT_MAX_EPOCHS`), ``{ max_epochs = N }`` or an epoch cap."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return DEFAULT_MAX_EPOCHS
+    if isinstance(value, Mapping) and set(value) <= {"max_epochs"}:
+        value = value.get("max_epochs", DEFAULT_MAX_EPOCHS)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ConfigError("until_converged must be true, a safety cap in epochs, or { max_epochs = N }")
+
+
+def _tune(value: Any) -> TuneSpec | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError("tune must be a table: { trials = 20, epochs = 30, ... }")
+    for key in value:
+        if key not in TUNE_KEYS:
+            close = difflib.get_close_matches(key, TUNE_KEYS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"unknown tune key {key!r}{hint} (keys: {', '.join(TUNE_KEYS)})")
+
+    def integer(key: str, minimum: int) -> int | None:
+        v = value.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool) or v < minimum:
+            raise ConfigError(f"tune.{key} must be an integer >= {minimum}")
+        return v
+
+    trials = integer("trials", 1)
+    if trials is None:
+        raise ConfigError("tune needs trials (the same number for every arm)")
+    for key in ("prune", "floors"):
+        if not isinstance(value.get(key, True), bool):
+            raise ConfigError(f"tune.{key} must be true or false")
+    space = value.get("space")
+    if space is not None and not isinstance(space, (str, Mapping)):
+        raise ConfigError("tune.space must be the path of a TOML file or a table")
+    timeout = value.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ConfigError("tune.timeout must be a positive number of seconds")
+    storage = value.get("storage")
+    if storage is not None and not isinstance(storage, str):
+        raise ConfigError("tune.storage must be an Optuna storage URL")
+    return TuneSpec(trials=trials, epochs=integer("epochs", 1), seed=integer("seed", 0),
+                    space=space, storage=storage, prune=value.get("prune", True),
+                    floors=value.get("floors", True), sampler_seed=integer("sampler_seed", 0) or 0,
+                    timeout=float(timeout) if timeout is not None else None)
+
+
+def raw_config(study: Study, dataset: Dataset, rec: Component, arm: Component, seed: int,
+               tuned: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``kgrec run --config`` mapping of one cell (before resolution); ``tuned`` (dotted
+    keys) is laid over the arm's settings."""
+    from kgrec.tune.space import nested
+
     raw: dict[str, Any] = {}
-    for layer in (study.base, dataset.config, rec.config, arm.config):
+    for layer in (study.base, dataset.config, rec.config, arm.config, nested(tuned or {})):
         raw = deep_merge(raw, layer)
-    others = {c.name for c in study.recommenders + study.arms} - {rec.name, arm.name}
+    others = {c.name for c in study.recommenders + study.arms + study.floors} - {rec.name, arm.name}
     raw = {k: v for k, v in raw.items() if k not in others}
     raw.update(recommender=rec.name, augmenter=arm.name, dataset=dataset.spec)
+    if dataset.format:
+        raw["format"] = dataset.format
+    raw["train"] = {**raw.get("train", {}), "seed": seed}
+    if study.until_converged is not None:
+        raw["train"]["epochs"] = study.until_converged
+    return raw
+
+
+def floor_raw_config(study: Study, dataset: Dataset, floor: Component, seed: int,
+                     tuned: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A floor's mapping: the shared train / eval / split settings, the dataset's, the floor's
+    own section and its tuned values; no augmenter (nor its preset)."""
+    from kgrec.tune.space import nested
+
+    raw: dict[str, Any] = {}
+    for layer in (study.base, dataset.config, floor.config, nested(tuned or {})):
+        raw = deep_merge(raw, layer)
+    keep = (set(CORE_SECTIONS) - {"preset"}) | {floor.name}
+    raw = {k: v for k, v in raw.items() if k in keep}
+    raw.update(recommender=floor.name, augmenter="none", dataset=dataset.spec)
     if dataset.format:
         raw["format"] = dataset.format
     raw["train"] = {**raw.get("train", {}), "seed": seed}
     return raw
 
 
-def expand(study: Study) -> list[Cell]:
-    """Every cell, ordered dataset > noise > recommender > arm > seed; resolves every config
-    (so a bad key anywhere fails here) and checks the tabulated metrics are evaluated."""
+TunedKey = tuple[str, str, str]
+"""(dataset name, recommender label, arm label); a floor's is (dataset name, "", floor label)."""
+
+
+def expand(study: Study, tuned: Mapping[TunedKey, Mapping[str, Any]] | None = None) -> list[Cell]:
+    """Every cell, ordered dataset > noise > recommender > arm (then floors) > seed; resolves
+    every config (so a bad key anywhere fails here) and checks the tabulated metrics are
+    evaluated. ``tuned`` holds each arm's tuned values (:mod:`kgrec.study.tuning`)."""
+    tuned = tuned or {}
     cells = []
-    for dataset, noise, rec, arm, seed in itertools.product(
-            study.datasets, study.noise, study.recommenders, study.arms, study.seeds):
-        raw = raw_config(study, dataset, rec, arm, seed)
-        try:
-            config = resolve_config(raw)
-        except ConfigError as exc:
-            raise ConfigError(f"cell {arm.label} + {rec.label} on {dataset.name}: {exc}") from None
-        for metric in study.metrics:
-            if int(metric.split("@")[1]) not in config.eval.topk:
-                raise ConfigError(f"metric {metric} is not evaluated (eval.topk = {list(config.eval.topk)})")
-        nseed = (study.noise_seed if study.noise_seed is not None else seed) if noise else None
-        cells.append(Cell(cell_id(config, noise, nseed), dataset.name, tuple(sorted(noise.items())),
-                          rec.label, arm.label, arm.name, seed, nseed, config))
+    for dataset, noise, rec in itertools.product(study.datasets, study.noise, study.recommenders):
+        for arm in study.arms:
+            values = tuned.get((dataset.name, rec.label, arm.label))
+            for seed in study.seeds:
+                raw = raw_config(study, dataset, rec, arm, seed, values)
+                cells.append(_cell(study, raw, dataset, noise, rec.label, arm, seed))
+        for floor in study.floors:
+            values = tuned.get((dataset.name, "", floor.label))
+            for seed in study.seeds:
+                # deterministic: on clean data one run (the first seed's) serves every seed
+                run_seed = seed if noise else study.seeds[0]
+                raw = floor_raw_config(study, dataset, floor, run_seed, values)
+                cells.append(_cell(study, raw, dataset, noise, rec.label, floor, seed, run_seed))
     return cells
+
+
+def _cell(study: Study, raw: dict[str, Any], dataset: Dataset, noise: Mapping[str, float], rec_label: str,
+          arm: Component, seed: int, run_seed: int | None = None) -> Cell:
+    try:
+        config = resolve_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"cell {arm.label} + {rec_label} on {dataset.name}: {exc}") from None
+    for metric in study.metrics:
+        if int(metric.split("@")[1]) not in config.eval.topk:
+            raise ConfigError(f"metric {metric} is not evaluated (eval.topk = {list(config.eval.topk)})")
+    nseed = (study.noise_seed if study.noise_seed is not None else (run_seed or seed)) if noise else None
+    floor = arm.label.startswith(FLOOR_PREFIX)
+    return Cell(cell_id(config, noise, nseed), dataset.name, tuple(sorted(noise.items())), rec_label,
+                arm.label, "none" if floor else arm.name, seed, nseed, config, floor)

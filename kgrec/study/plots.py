@@ -3,6 +3,8 @@
 - ``bars_<metric>.png``: mean ± std over seeds per cell group, one bar per arm.
 - ``noise_<metric>.png`` (robustness studies, more than one noise setting): the metric
   against the noise fraction, one line per (recommender, arm), one panel per dataset.
+- ``users_<metric>.png`` / ``items_recall_at_K.png``: the metric by user training-degree group
+  and recall by item-popularity group, one line per arm (floors dashed).
 
 No pyplot: figures are built on :class:`matplotlib.figure.Figure` with an explicit Agg
 canvas, so plotting never touches a GUI backend or global state.
@@ -121,3 +123,78 @@ def noise_curves(rows: Sequence[Row], metric: str, path: Path) -> Path | None:
     fig.tight_layout()
     fig.savefig(path, format="png")
     return path
+
+
+def run_groups(groups: dict, k: int, path: Path) -> Path:
+    """One run's test metrics by user training degree and by item popularity (``kgrec run
+    --plots``): recall@K and ndcg@K per user group; recall@K and share@K per item group."""
+    panels = [kind for kind in ("user_degree", "item_popularity") if groups.get(kind)]
+    fig, axes = _figure(5.5 * max(len(panels), 1), 4.0, panels=max(len(panels), 1))
+    for ax, kind in zip(axes, panels):
+        entry = groups[kind]
+        names = [f"recall@{k}", f"ndcg@{k}"] if kind == "user_degree" else [f"recall@{k}", f"share@{k}"]
+        xs = range(len(entry["labels"]))
+        width = 0.8 / len(names)
+        for j, name in enumerate(names):
+            values = [v if v is not None else 0.0 for v in entry["metrics"].get(name, [])]
+            ax.bar([x - 0.4 + width * (j + 0.5) for x in xs][:len(values)], values, width=width * 0.95,
+                   label=name, color=f"C{j}")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(entry["labels"], rotation=20, ha="right", fontsize=8)
+        ax.set_title("users by training degree" if kind == "user_degree" else "items by training popularity")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
+
+
+def group_plots(cells, results, metric: str, out_dir: Path, drawn_before: Sequence[Path] = ()) -> list[Path]:
+    """A study's ``users_<metric>.png`` (the metric per user-degree group, one line per arm and
+    recommender, one panel per dataset and noise setting; mean over seeds) and
+    ``items_<metric>.png`` (recall@K per item-popularity group)."""
+    import numpy as np
+
+    found: dict[tuple, list[dict]] = {}
+    for cell in cells:
+        groups = results.get(cell.id, {}).get("metrics", {}).get("groups")
+        if groups:
+            found.setdefault(cell.group, []).append(groups)
+    if not found:
+        return []
+    k = metric.split("@")[1]
+    drawn = []
+    for kind, name, stem in (("user_degree", metric, "users"), ("item_popularity", f"recall@{k}", "items")):
+        if (out_dir / f"{stem}_{slug(name)}.png") in drawn_before:
+            continue
+        panels = _ordered((key[0], key[1]) for key, runs in found.items() if runs[0].get(kind))
+        if not panels:
+            continue
+        fig, axes = _figure(min(18.0, 5.5 * len(panels) + 0.5), 4.0, panels=len(panels))
+        several_recs = len({key[2] for key in found}) > 1
+        for ax, panel in zip(axes, panels):
+            labels: list[str] = []
+            lines = [(key, runs) for key, runs in found.items() if (key[0], key[1]) == panel and runs[0].get(kind)]
+            for j, (key, runs) in enumerate(lines):
+                labels = runs[0][kind]["labels"]
+                series = []
+                for g in range(len(labels)):
+                    values = [r[kind]["metrics"].get(name, [None] * len(labels))[g] for r in runs]
+                    values = [v for v in values if v is not None]
+                    series.append(float(np.mean(values)) if values else math.nan)
+                ax.plot(range(len(labels)), series, marker="o", color=f"C{j % 10}",
+                        linestyle="--" if key[3].startswith("floor:") else "-",
+                        label=f"{key[3]} + {key[2]}" if several_recs else key[3])
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+            ax.set_ylabel(f"test {name}")
+            ax.set_title(" | ".join(p for p in panel if p and p != "clean") or panel[0])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{name} by {'user training degree' if kind == 'user_degree' else 'item popularity'} "
+                     "(mean over seeds)")
+        fig.tight_layout()
+        path = out_dir / f"{stem}_{slug(name)}.png"
+        fig.savefig(path, format="png")
+        drawn.append(path)
+    return drawn

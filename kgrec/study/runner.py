@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kgrec import registry
-from kgrec.config import as_dict
+from kgrec.config import RunConfig, as_dict
 from kgrec.data.noise import inject_noise
 from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError, MissingDataError
@@ -128,6 +128,22 @@ class _Data:
             self.data, self.key = load_dataset(cfg.dataset, cfg.format, cfg.split), key
         assert self.data is not None
         return self.data
+
+
+def dataset_loader() -> Callable[[RunConfig], RecData]:
+    """A loader of the clean dataset a config names (the last one is cached), for tuning."""
+    from kgrec.data import load_dataset
+
+    cache: dict[str, RecData] = {}
+
+    def load(config: RunConfig) -> RecData:
+        key = json.dumps([config.dataset, config.format, as_dict(config.split)], sort_keys=True)
+        if key not in cache:
+            cache.clear()
+            cache[key] = load_dataset(config.dataset, config.format, config.split)
+        return cache[key]
+
+    return load
 
 
 def precheck(cells: list[Cell], data: _Data) -> None:

@@ -121,8 +121,9 @@ def test_plots_are_png_and_matplotlib_stays_lazy(killed_then_resumed, tmp_path):
     cells = expand(study)
     written = write_report(study, cells, load_results(killed_then_resumed[0], cells), tmp_path / "report")
     pngs = sorted(p.name for p in written.values() if p.suffix == ".png")
-    assert pngs == ["bars_ndcg_at_20.png", "bars_recall_at_20.png", "noise_ndcg_at_20.png",
-                    "noise_recall_at_20.png"]  # two noise settings: curves too
+    assert pngs == ["bars_ndcg_at_20.png", "bars_recall_at_20.png", "items_recall_at_20.png",
+                    "noise_ndcg_at_20.png", "noise_recall_at_20.png", "users_ndcg_at_20.png",
+                    "users_recall_at_20.png"]  # two noise settings: curves too; user and item groups
     assert all((tmp_path / "report" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert "![recall@20 against noise](noise_recall_at_20.png)" in written["md"].read_text()
     # the core imports matplotlib only inside the functions that plot
