@@ -142,6 +142,7 @@ class PromptMM(GraphAugmenter):
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
             sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
             steps += 1
+        self.optimizer.zero_grad(set_to_none=True)  # no stale gradients outside its steps
         return {f"teacher_{name}": total / max(steps, 1) for name, total in sums.items()}
 
     @torch.no_grad()
