@@ -42,6 +42,26 @@ def pairs_sha256(dataset) -> str:
     return h.hexdigest()
 
 
+def score_given(path: str, dataset, model, trainer, valid_data, test_data) -> None:
+    """Evaluate fixed embeddings (kgrec's, in kgrec ids) with RecBole's full-sort evaluation:
+    ``model`` is a BPR whose tables get row ``token`` of kgrec's tables, so RecBole ranks
+    with kgrec's scores, masks and splits with its own code and computes its own metrics."""
+    import numpy as np
+    import torch
+
+    given = np.load(path)
+    with torch.no_grad():
+        for field, table, key in ((dataset.uid_field, model.user_embedding, "users"),
+                                  (dataset.iid_field, model.item_embedding, "items")):
+            tokens = dataset.field2id_token[field]
+            kgrec_ids = np.array([int(t) for t in tokens[1:]])  # row 0 is RecBole's padding
+            table.weight[1:] = torch.as_tensor(given[key][kgrec_ids])
+    out = {split: {k: float(v) for k, v in
+                   trainer.evaluate(data, load_best_model=False, show_progress=False).items()}
+           for split, data in (("valid", valid_data), ("test", test_data))}
+    print("RESULT " + json.dumps(out), flush=True)
+
+
 def main() -> None:
     job = json.loads(sys.argv[1])
     threads = int(job["threads"])
@@ -64,6 +84,8 @@ def main() -> None:
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     trainer.eval_collector.data_collect(train_data)  # as Trainer.fit does before its loop
+    if job.get("embeddings"):
+        return score_given(job["embeddings"], dataset, model, trainer, valid_data, test_data)
 
     epochs = []
     for epoch in range(int(config["epochs"])):
