@@ -373,12 +373,15 @@ def _cells_json(cells: Sequence[Cell], results: Mapping[str, Any]) -> list[dict[
     return out
 
 
-def load_records(root: Path | None, cells: Sequence[Cell], results: Mapping[str, Any]) -> dict[str, dict[str, np.ndarray]]:
-    """cell id -> the per-user arrays of its run (cells whose run saved them)."""
+def load_records(root: Path | None, cells: Sequence[Cell], results: Mapping[str, Any],
+                 metrics: Sequence[str] = ()) -> dict[str, dict[str, np.ndarray]]:
+    """cell id -> the per-user arrays of its run (cells whose run saved them): the user ids,
+    the user groups and ``metrics`` only, so a large study's records stay small."""
     from kgrec.experiment.per_user import load_per_user
 
     if root is None:
         return {}
+    keep = {"user", "user_group", *metrics}
     out = {}
     for cell in cells:
         result = results.get(cell.id)
@@ -386,7 +389,7 @@ def load_records(root: Path | None, cells: Sequence[Cell], results: Mapping[str,
             continue
         found = load_per_user(root / "cells" / cell.id / result.get("run_dir", "run"))
         if found is not None:
-            out[cell.id] = found
+            out[cell.id] = {k: v for k, v in found.items() if k in keep}
     return out
 
 
@@ -396,7 +399,7 @@ def write_report(study: Study, cells: Sequence[Cell], results: Mapping[str, Any]
     (the study directory) gives the runs' per-user records for the user-paired tests."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = summarize(cells, results, study.metrics, study.baseline)
-    records = load_records(root, cells, results)
+    records = load_records(root, cells, results, study.metrics)
     comparisons = compare(cells, results, records, study.metrics, study.baseline)
     against = {(c.dataset, c.noise, c.recommender, c.arm, c.metric): c for c in comparisons if c.kind == "baseline"}
     flags = {k: "⚠ unconverged" for k in unconverged(cells, results)}
