@@ -316,8 +316,10 @@ def _statements(study: Study, cells: Sequence[Cell], results: Mapping[str, Any],
         losing = [c for c in comparisons if c.kind == "floor" and c.metric == metric and c.beats is False]
         unsure = [c for c in comparisons if c.kind == "floor" and c.metric == metric and c.beats
                   and "not significantly" in c.verdict()]
-        where = lambda c: f"`{c.arm}` + {c.recommender}" + (  # noqa: E731
-            f" ({c.dataset}, {c.noise})" if len(study.datasets) > 1 or len(study.noise) > 1 else "")
+        def where(c: Comparison) -> str:
+            parts = ([c.dataset] if len(study.datasets) > 1 else []) + ([c.noise] if len(study.noise) > 1 else [])
+            return f"`{c.arm}` + {c.recommender}" + (f" ({', '.join(parts)})" if parts else "")
+
         if losing:
             lines.append(f"- **Below a floor** on {metric}: " + "; ".join(
                 f"{where(c)} does not beat `{c.other}` ({_num(c.mean_arm)} vs {_num(c.mean_other)})"
@@ -330,8 +332,12 @@ def _statements(study: Study, cells: Sequence[Cell], results: Mapping[str, Any],
             lines.append(f"- Every arm beats every floor on {metric}.")
     flagged = unconverged(cells, results)
     if flagged:
+        def place(k: tuple[str, str, str, str]) -> str:
+            parts = ([k[0]] if len(study.datasets) > 1 else []) + ([k[1]] if len(study.noise) > 1 else [])
+            return f" ({', '.join(parts)})" if parts else ""
+
         lines.append("- **Unconverged**: " + "; ".join(
-            f"`{k[3]}` + {k[2]}" + (f" ({k[0]}, {k[1]})" if len(study.datasets) > 1 or len(study.noise) > 1 else "")
+            f"`{k[3]}` + {k[2]}" + place(k)
             + f": {n} of {m} runs reached the epoch cap with the best validation epoch in the last "
             "patience window" for k, (n, m) in flagged.items())
             + (". Their numbers understate what the arm can do; train until converged "
