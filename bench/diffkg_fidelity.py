@@ -76,7 +76,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         for row, ref in zip(history, reference + [{}] * len(history)):
             print(f"| {row['epoch']} | {row.get('fit_kg_pairs', '')} | {ref.get('rebuilt_kg_edges', '')} "
-                  f"| {row.get('fit_kg_edges', '')} | {ref.get('masked_kg_edges', '')} "
+                  f"| {row.get('graph_kg_edges', row.get('fit_kg_edges', ''))} | {ref.get('masked_kg_edges', '')} "
                   f"| {float(row['test_recall@20']):.4f} | {ref.get('test_recall@20', '')} "
                   f"| {float(row['train_seconds']):.1f} | {ref.get('train_seconds', '')} |")
 

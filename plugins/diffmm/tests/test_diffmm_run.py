@@ -22,7 +22,10 @@ def test_short_run_with_each_backbone(tmp_path, recommender):
     result = tiny_run("diffmm", recommender, tmp_path / recommender, epochs=2,
                       options={"diffmm": {"diffusion": {"batch_size": 64}}})
     row = result.history[0]
-    assert {"contrast", "fit_diffusion_image", "fit_align_audio", "fit_modal_edges"} <= set(row)
+    assert {"contrast", "fit_diffusion_image", "fit_align_audio", "graph_image_edges",
+            "graph_audio_kept", "graph_audio_new"} <= set(row)
+    U = 80  # tiny data: top-1 item per user, half the pairs dropped at keep_rate 0.5
+    assert 0 < row["graph_image_edges"] <= U and 0 <= row["graph_image_new"] <= 1
 
 
 def test_same_seed_same_result_and_ablations_change_it(tmp_path):

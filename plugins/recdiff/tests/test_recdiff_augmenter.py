@@ -165,3 +165,16 @@ def test_end_to_end_is_deterministic_for_a_seed(tmp_path, recommender):
     assert runs[0].test == runs[1].test
     assert 0 < runs[0].test["recall@20"] <= 1
     assert all("diffusion" in row for row in runs[0].history)
+
+
+def test_training_steps_report_the_size_of_the_social_correction(tmp_path):
+    run = tiny_run("recdiff", "gcn", tmp_path / "run", epochs=1)
+    ratio = run.history[0]["health_latent_ratio"]
+    assert 0 < ratio < 100
+    model, aug, setup = _build(mode="none")
+    ctx = _ctx(model, setup, True, batch=_batch([0, 1]))
+    emb = model.encode(ctx.base)
+    aug.refine(emb, ctx)
+    s = aug.social_embeddings(ctx).detach()
+    expected = s.norm(dim=1).mean() / emb.users.detach().norm(dim=1).mean()
+    assert ctx.reports["health_latent_ratio"] == pytest.approx(float(expected))

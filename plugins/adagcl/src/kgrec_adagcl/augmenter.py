@@ -45,6 +45,10 @@ class AdaGCL(GraphAugmenter):
 
     Config = AdaGCLConfig
     presets = PRESETS
+    search_space = {"cl_weight": {"low": 1e-3, "high": 1.0, "log": True},
+                    "ib_weight": {"low": 1e-4, "high": 0.1, "log": True},
+                    "temperature": {"low": 0.1, "high": 1.0}}
+    """What ``kgrec tune`` searches by default (a TOML file overrides it)."""
 
     def __init__(self, config: AdaGCLConfig, setup: Setup):
         super().__init__(config, setup)

@@ -83,9 +83,6 @@ class DiffKGConfig:
     """L2 on every parameter of the KG encoder (entity and relation tables, attention
     weight), ``reg * sum ||p||^2`` added every step. With ``<backbone>.reg_on = "tables"`` and
     the same weight this is the reference's ``calcRegLoss`` over all of its parameters."""
-    warn_below: float = 0.01
-    """Warn (once a run) when a rebuilt KG keeps less than this share of the original KG's
-    edges; each epoch's share is logged as ``fit_kg_kept``."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -99,7 +96,6 @@ class DiffKGConfig:
             (self.rebuild_k >= 1, "rebuild_k must be >= 1"),
             (0 < self.keep_rate <= 1, "keep_rate must be in (0, 1]"),
             (self.diffuse_every >= 1, "diffuse_every must be >= 1"),
-            (0 <= self.warn_below <= 1, "warn_below must be in [0, 1]"),
             (self.reg >= 0, "reg must be >= 0"),
         ]
         for ok, message in checks:

@@ -47,6 +47,10 @@ class DiffMM(GraphAugmenter):
     Config = DiffMMConfig
     requires = frozenset({"modalities"})
     presets = PRESETS
+    search_space = {"keep_rate": {"low": 0.1, "high": 1.0}, "ssl_reg": {"low": 1e-3, "high": 1.0, "log": True},
+                    "temp": {"low": 0.05, "high": 1.0, "log": True}, "ris_lambda": {"low": 0.0, "high": 1.0},
+                    "ris_adj_lambda": {"low": 0.0, "high": 1.0}, "e_loss": {"low": 0.0, "high": 1.0}}
+    """What ``kgrec tune`` searches by default (a TOML file overrides it)."""
 
     def __init__(self, config: DiffMMConfig, setup: Setup):
         super().__init__(config, setup)
@@ -58,6 +62,7 @@ class DiffMM(GraphAugmenter):
         self.main_graph = modality_graph(setup.train_users, setup.train_items,
                                          self.num_users, self.num_items)
         self.rows = SparseRows(setup.train_users, setup.train_items, self.num_users, self.num_items)
+        self.train_keys = setup.train_users * self.num_items + setup.train_items
         self.denoising = (RowDiffusion(config.diffusion, self.num_items, channels=self.names,
                                        owner="diffmm.diffusion")
                           if config.modal_graphs == "generated" else None)
@@ -89,8 +94,22 @@ class DiffMM(GraphAugmenter):
         stats = self.denoising.train_epoch(self.rows, ctx.generator,
                                            objective(features, item_emb, e_loss))
         self.graphs = self.rebuild(ctx.generator)
-        stats["modal_edges"] = sum(g.num_edges for g in self.graphs.values()) / len(self.graphs)
+        for name, graph in self.graphs.items():
+            stats.update(self.graph_health(name, graph))
         return stats
+
+    def graph_health(self, name: str, graph: Graph) -> dict[str, float]:
+        """``graph_<modality>_edges`` (user-item pairs of the rebuilt graph), ``_kept`` (the
+        share of training interactions among them) and ``_new`` (the share of them that are
+        not training interactions)."""
+        U, I = self.num_users, self.num_items
+        user_item = (graph.src < U) & (graph.dst >= U)
+        keys = graph.src[user_item] * I + (graph.dst[user_item] - U)
+        known = torch.isin(keys, self.train_keys)
+        pairs = int(keys.shape[0])
+        return {f"graph_{name}_edges": float(pairs),
+                f"graph_{name}_kept": float(known.sum()) / max(int(self.train_keys.shape[0]), 1),
+                f"graph_{name}_new": float((~known).sum()) / max(pairs, 1)}
 
     def rebuild(self, generator: torch.Generator) -> dict[str, Graph]:
         """Each modality's graph from its denoiser: every user's row denoised (no input

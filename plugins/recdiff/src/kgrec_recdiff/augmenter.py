@@ -45,6 +45,8 @@ class RecDiff(GraphAugmenter):
     Config = RecDiffConfig
     requires = frozenset({"social"})
     presets = PRESETS
+    search_space = {"s_layers": {"low": 1, "high": 3}, "negative_slope": {"low": 0.0, "high": 0.9}}
+    """What ``kgrec tune`` searches by default (a TOML file overrides it)."""
 
     def __init__(self, config: RecDiffConfig, setup: Setup):
         super().__init__(config, setup)
@@ -88,6 +90,9 @@ class RecDiff(GraphAugmenter):
             if per_user is not None and ctx.batch is not None:
                 name = "diffusion" if self.config.mode == "diffusion" else "dae"
                 ctx.add_loss(name, per_user[ctx.batch.users].mean())
+            if ctx.batch is not None:  # how large the social correction is beside the embedding
+                ctx.report("health_latent_ratio", s_hat.detach().norm(dim=1).mean()
+                           / emb.users.detach().norm(dim=1).mean().clamp_min(1e-12))
         else:
             s_hat = self.denoise.infer(s, ctx.generator)
         return Embeddings(emb.users + s_hat, emb.items)
