@@ -118,10 +118,11 @@ def study_command(file, report_only, dry_run, out, report_dir, assignments, name
                 return
             raise KgrecError(f"{root}: {len(missing)} arm(s) are not tuned yet; run `kgrec study` without --report first")
         if missing:
-            from kgrec.study.runner import StudyLock, dataset_loader
+            from kgrec.lock import DirectoryLock
+            from kgrec.study.runner import dataset_loader
 
             root.mkdir(parents=True, exist_ok=True)
-            with StudyLock(root):
+            with DirectoryLock(root, "kgrec study"):
                 tuned = run_tuning(study, root, dataset_loader(), echo=click.echo)
         cells = expand(study, tuned)
     if dry_run:

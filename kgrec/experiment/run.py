@@ -37,6 +37,7 @@ from kgrec.experiment.per_user import health_summary, save_per_user
 from kgrec.experiment.resolve import ConfigLike, resolve_config
 from kgrec.graph.ops import BackendChoice, select_ops
 from kgrec.interfaces import GraphAugmenter, Recommender, Setup
+from kgrec.lock import DirectoryLock
 from kgrec.train.checkpoint import (CHECKPOINT_DIR, atomic_write_bytes, atomic_write_text,
                                     latest_epoch_checkpoint, load_checkpoint)
 from kgrec.train.seeding import seed_everything
@@ -168,12 +169,25 @@ def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, lo
     for kind, name in (("recommender", config.recommender), ("augmenter", config.augmenter)):
         check_requirements(kind, name, registry.load(kind, name), data)  # type: ignore[arg-type]
     check_splits(data, test)
-    if (run_dir / "metrics.json").exists():
-        raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
-    if resume_state is None and latest_epoch_checkpoint(run_dir) is not None:
-        raise KgrecError(f"{run_dir} holds an unfinished run; continue it with "
-                         f"`kgrec run --resume {run_dir}` or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    created = not run_dir.exists()
+    try:
+        with DirectoryLock(run_dir, "kgrec run"):  # one writer, claimed before anything is written
+            if (run_dir / "metrics.json").exists():
+                raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
+            if resume_state is None and latest_epoch_checkpoint(run_dir) is not None:
+                raise KgrecError(f"{run_dir} holds an unfinished run; continue it with "
+                                 f"`kgrec run --resume {run_dir}` or choose another --out")
+            return _train(config, data, run_dir, progress, log, resume_state, on_epoch, test)
+    except KgrecError:
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # refused before writing: leave no empty directory behind
+        raise
+
+
+def _train(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log: Log,
+           resume_state: dict[str, Any] | None, on_epoch: OnEpoch | None,
+           test: bool) -> RunResult:
+    """The run itself, in a directory this process holds."""
     parts = build_components(config, data)
     backend, device = parts.backend, parts.device
     manifest: dict[str, Any] = {

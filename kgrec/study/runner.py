@@ -33,6 +33,7 @@ from kgrec.config import RunConfig, as_dict
 from kgrec.data.noise import inject_noise
 from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError, MissingDataError
+from kgrec.lock import DirectoryLock
 from kgrec.experiment import check_requirements, resume, run
 from kgrec.study.grid import Cell, Study
 from kgrec.train.checkpoint import atomic_write_text
@@ -66,49 +67,6 @@ def unique(cells: list[Cell]) -> list[Cell]:
     for cell in cells:
         seen.setdefault(cell.id, cell)
     return list(seen.values())
-
-
-class StudyLock:
-    """Refuses a second ``kgrec study`` on the same directory; a dead holder's lock is taken over."""
-
-    def __init__(self, out: Path):
-        self.path = out / ".lock"
-
-    def __enter__(self) -> "StudyLock":
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = _read_pid(self.path)
-                if pid is not None and pid != os.getpid() and _alive(pid):
-                    raise KgrecError(f"{self.path.parent} is in use by another kgrec study (pid {pid}); "
-                                     f"wait for it, or delete {self.path} if that process is gone") from None
-                self.path.unlink(missing_ok=True)
-                continue
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
-            return self
-        raise KgrecError(f"could not lock {self.path}")
-
-    def __exit__(self, *exc: Any) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Data:
@@ -230,7 +188,7 @@ def run_study(study: Study, cells: list[Cell], out: Path, progress: bool = True,
 
     out.mkdir(parents=True, exist_ok=True)
     todo = unique(cells)
-    with StudyLock(out):
+    with DirectoryLock(out, "kgrec study"):
         atomic_write_text(out / "study.json", json.dumps(study.raw, indent=2, default=str))
         done = load_results(out, todo)
         pending = [c for c in todo if c.id not in done]
