@@ -188,6 +188,8 @@ def loadavg() -> str:
 def run_one(variant: str, args, name: str, model: str, seed: int, threads: int,
             num_items: int, work: Path) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    if args.omp_wait_policy:
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
     if variant == "recbole":
         job = recbole_job(name, args.export_dir, model, args.epochs, seed, threads, num_items,
                           work / "saved")
@@ -261,6 +263,9 @@ def main() -> None:
     parser.add_argument("--export-dir", type=Path, default=Path("/tmp/recbole-data"),
                         help="where the RecBole benchmark files are written (data_path)")
     parser.add_argument("--recbole-python", type=Path, default=Path("/tmp/recbole-venv/bin/python"))
+    parser.add_argument("--omp-wait-policy", default=os.environ.get("OMP_WAIT_POLICY", ""),
+                        help="OMP_WAIT_POLICY for every run (PASSIVE: idle OpenMP threads sleep "
+                             "instead of spinning; default: the runtime's, which spins)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's record here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,6 +283,7 @@ def main() -> None:
 
     print(f"# {platform.node()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
           f"torch {torch.__version__}; {args.epochs} epochs per run, {args.repeats} runs per cell; "
+          f"OMP_WAIT_POLICY={args.omp_wait_policy or '(unset)'}; "
           f"load before start {loadavg()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="recbole-vs-kgrec-"))
     records: list[dict] = []
