@@ -54,9 +54,16 @@ SETTINGS, kgrec name = RecBole name (both tools' defaults differ; these are set 
   uses Xavier-normal, kgrec Xavier-uniform (same variance). RecBole's BPR loss is
   ``-log(1e-10 + sigmoid(d))``, kgrec's ``softplus(-d)``: equal to ~1e-10.
 
-    .venv/bin/python bench/peer/recbole_vs_kgrec.py                 # everything, ~1 h
+    # docs/benchmarks.md's two tables (35 min and 10 min on the 2-core VM):
+    .venv/bin/python bench/peer/recbole_vs_kgrec.py --threads 1 --epochs 100 --repeats 3
+    .venv/bin/python bench/peer/recbole_vs_kgrec.py --threads 2,1 --epochs 10 --repeats 3 \
+        --omp-wait-policy PASSIVE
     .venv/bin/python bench/peer/recbole_vs_kgrec.py --datasets lastfm --models lightgcn \
         --threads 1 --repeats 1 --epochs 5                          # a smoke run
+
+With more threads than cores free to this session (other sessions' jobs; the kernel's
+autogroup shares the CPUs between sessions), OpenMP's default spinning makes every parallel
+region wait for a descheduled sibling, for both tools: pass ``--omp-wait-policy PASSIVE``.
 
 Needs /tmp/recbole-venv (``bash bench/peer/setup_recbole.sh``). Prints one Markdown table;
 ``--json`` also keeps every run's raw record.
