@@ -13,6 +13,15 @@ public modules ``kgrec.diffusion`` and ``kgrec.testing``; every other module is 
 may change without notice (docs/plugins.md, docs/architecture.md).
 """
 
+import os
+
+# Idle OpenMP threads sleep instead of spinning, unless the user chose otherwise. With torch's
+# default spinning, each op waits for a descheduled sibling thread whenever anything else runs
+# on the machine: epochs measured 10-60x slower on a shared 2-core VM (docs/benchmarks.md).
+# It must be set before torch starts its OpenMP runtime, so it has no effect if torch was
+# imported first.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from kgrec.config import EvalConfig, RunConfig, SplitConfig, TrainConfig
 from kgrec.data.recdata import Interactions, KnowledgeGraph, RecData, SocialGraph
 from kgrec.diffusion import Denoiser, DiffusionConfig, GaussianDiffusion, RowDiffusion, SparseRows

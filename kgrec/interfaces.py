@@ -233,6 +233,8 @@ class Recommender(nn.Module, ABC):
         if reg > 0:
             if getattr(self.config, "reg_on", "input") == "tables":
                 terms["reg"] = reg * self.table_l2()
+            elif emb.users is view.users and emb.items is view.items:  # no propagation (MF):
+                terms["reg"] = reg * l2_penalty(u, pos, neg)            # the rows are gathered
             else:
                 terms["reg"] = reg * l2_penalty(
                     view.users[batch.users], view.items[batch.pos_items], view.items[batch.neg_items])
