@@ -19,8 +19,9 @@ from kgrec.testing import cli_output
 
 HARNESS = Path(__file__).with_name("hang_harness.py")
 TINY = "synthetic?num_users=60&num_items=40&seed=1"
+# small batches: several per epoch, so the harness can hang after the first step of epoch 2
 ARGV = ["run", "-r", "mf", "--dataset", TINY, "--epochs", "3", "--quiet", "--backend", "torch",
-        "--device", "cpu"]
+        "--device", "cpu", "--set", "train.batch_size=64"]
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
