@@ -74,7 +74,8 @@ class RecData:
     ``modalities`` maps a modality name (``image``, ``audio``, ...) to an items x dim
     float32 matrix; its keys come from the data, never from a dataset's name.
     ``split`` records how the split was made (given by the files, or carved by seed), so a
-    run can record it. ``user_ids`` (optional) maps internal users back to the files' ids.
+    run can record it. ``user_ids`` / ``item_ids`` (optional) map internal users and items back
+    to the files' ids.
     """
 
     name: str
@@ -92,6 +93,24 @@ class RecData:
     """The dataset's own ids of the users, where its files name users by ids other than
     kgrec's (``user_ids[u]`` for internal user ``u``); None when the files' ids are kgrec's
     own. Per-user results are saved under these ids when present."""
+    item_ids: np.ndarray | None = None
+    """The dataset's own ids of the items (``item_ids[i]`` for internal item ``i``), as
+    ``user_ids``: integers or strings, one per item, all distinct; None when the files name
+    items by kgrec's indices ``0..num_items-1`` already.
+
+    Formats whose files are 0-based indices (kgrec_dir, diffkg, diffmm, recdiff, MMRec's items,
+    the synthetic generator) leave both None: their raw ids *are* the indices. A run directory
+    always keeps the mapping (``ids.npz``, see :mod:`kgrec.experiment.ids`), writing the
+    indices themselves where these are None."""
+
+    def raw_ids(self, kind: str) -> tuple[np.ndarray, bool]:
+        """``(ids, raw)`` of ``kind`` ``"user"`` or ``"item"``: the files' own ids and True, or
+        the indices ``0..n-1`` and False where the files use kgrec's indices."""
+        given, count = ((self.user_ids, self.num_users) if kind == "user"
+                        else (self.item_ids, self.num_items))
+        if given is None:
+            return np.arange(count, dtype=np.int64), False
+        return np.asarray(given), True
 
     def has(self, need: str) -> bool:
         """Whether the side data ``need`` (one of :data:`SIDE_DATA`) is present."""

@@ -16,6 +16,8 @@ denoiser can be checked against the truth.
   ties go to uniformly random users.
 - Modalities ``image`` and ``audio``: the item's cluster centroid plus Gaussian noise; a
   ``feature_noise`` fraction of items get pure noise of the same scale instead.
+
+Ids: users and items are the indices themselves (``RecData.user_ids`` / ``item_ids`` None).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ run. ``kg.txt`` holds ``head relation tail`` integers per line; items are entiti
 ``0..I-1`` (HKUDS/DiffKG ``DataHandler``). Entity and relation counts are one more than the
 largest id seen. The release has no validation split: one is carved out of the training
 matrix per user with ``split.valid_ratio`` and ``split.seed`` (the test matrix is untouched).
+
+Ids: the files name users and items by kgrec's 0-based indices, so those indices are the raw
+ids and ``RecData.user_ids`` / ``item_ids`` stay None.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Modality names come from the file names, in sorted order (HKUDS/DiffMM ``DataHan
 is carved out of the training matrix per user (``split.valid_ratio``, ``split.seed``).
 Detection needs ``valMat.pkl`` or a feature file, and no ``kg.txt``, so DiffKG's format
 (``trnMat.pkl`` + ``tstMat.pkl`` + ``kg.txt``) is never taken for this one.
+
+Ids: the matrices' row and column indices are the raw ids, so ``RecData.user_ids`` /
+``item_ids`` stay None.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Files (space separated): ``ratings.txt`` (``user item rating``; every rating, whatever its
 value, is a positive interaction, the usual implicit-feedback reading) and ``trust.txt``
 (``trustor trustee 1``). Users and items are renumbered 0.. in sorted order of their
-original ids; the trust network uses the same user ids. Trust links with an end outside the
+original ids (kept as ``RecData.user_ids`` / ``item_ids``); the trust network uses the same
+user ids. Trust links with an end outside the
 rating set (a user with no ratings) are dropped with a warning, as are duplicate pairs and
 self-trust. No split ships with the data: it is split per user by ``split``.
 """
@@ -67,7 +68,7 @@ def load_filmtrust(path: str | Path, split_config: SplitConfig | None = None) ->
                                               split.test_ratio, split.seed)
     return RecData(name=root.resolve().name, num_users=len(user_ids), num_items=len(item_ids),
                    train=train, valid=valid, test=test, social=social, split=info,
-                   source=str(root), user_ids=user_ids)
+                   source=str(root), user_ids=user_ids, item_ids=item_ids)
 
 
 FORMAT = DatasetFormat(

@@ -5,6 +5,9 @@ person can read and produce with any tool, no pickles (loading a dataset must ne
 code), the manifest as the one source of truth on which parts exist (a side file the
 manifest does not list is an error, not silently ignored), and atomic saves (a dataset is
 written beside the target and renamed into place, so a crash never leaves half of one).
+
+Ids: the files name users and items by kgrec's 0-based indices, so those indices are the raw
+ids and ``RecData.user_ids`` / ``item_ids`` stay None.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Files (tab separated): ``user_artists.dat`` (header ``userID artistID weight``; 
 positive, the play count is ignored) and ``item_index2entity_id.txt`` (``artistID<TAB>entity``;
 line order is the item index, 0..3845 on the real data). Interactions are restricted to the
 artists of that index, the KGCN convention, and users are renumbered 0.. in sorted order of
-their original id. On the real files: 1,872 users, 3,846 items, 21,173 interactions.
+their original id (``RecData.user_ids``; ``item_ids`` are the artist ids in item order). On
+the real files: 1,872 users, 3,846 items, 21,173 interactions.
 
 Optional side files: ``kg.txt`` (``head<TAB>relation_name<TAB>tail``, Satori entity ids;
 relation names become ids 0..R-1 in sorted name order) and ``user_friends.dat``
@@ -162,7 +163,7 @@ def load_lastfm_hetrec(path: str | Path, split_config: SplitConfig | None = None
                                               split.test_ratio, split.seed)
     return RecData(name=root.resolve().name, num_users=num_users, num_items=num_items,
                    train=train, valid=valid, test=test, split=info, source=str(root),
-                   user_ids=user_ids, **_side_data(root, ids))
+                   user_ids=user_ids, item_ids=artist_ids, **_side_data(root, ids))
 
 
 FORMAT = DatasetFormat(

@@ -11,7 +11,8 @@ Item order (the contract with the feature files): item ids are integers ``0..I-1
 ``i`` is row ``i`` of every feature matrix, as MMRec's preprocessing writes them. ``I`` is
 the largest item id plus one, and each feature matrix must have exactly ``I`` rows (a
 mismatch, or a NaN / inf, is refused naming the file). User ids are kept when they are all
-integers (``U`` = largest + 1), otherwise tokens are mapped to ids in sorted order.
+integers (``U`` = largest + 1), otherwise tokens are mapped to ids in sorted order and kept as
+``RecData.user_ids``. Item ids are the indices themselves (``RecData.item_ids`` is None).
 
 This format is detected before plain ``recbole``: a ``.inter`` with feature files beside it
 is read here, one without them by :mod:`kgrec.data.formats.recbole`.

@@ -7,7 +7,8 @@ ignored. Fields read: ``.inter`` ``user_id``, ``item_id``; ``.kg`` ``head_id``,
 ``target_id`` (social ties between users). Ids are string tokens mapped to contiguous ids:
 users and items in sorted token order over ``.inter``; relations in sorted order; entities
 linked to an item first, in item order (so when every item is linked, item ``i`` is entity
-``i``, the KG-aware papers' convention), then the others in sorted order. Items without a link
+``i``, the KG-aware papers' convention), then the others in sorted order. The user and item
+tokens are kept as ``RecData.user_ids`` / ``item_ids`` (strings). Items without a link
 have no entity; links of items without interactions, and ties naming a user without
 interactions, are dropped. The files carry no split: it is made per user (``split.*``).
 """
@@ -155,7 +156,7 @@ def load_recbole(path: str | Path, split_config: SplitConfig | None = None) -> R
     social = _social(side["net"], user_tokens) if side["net"].is_file() else None
     return RecData(name=name, num_users=num_users, num_items=num_items, train=train, valid=valid,
                    test=test, kg=kg, social=social, split=info, source=str(inter),
-                   user_ids=user_tokens)
+                   user_ids=user_tokens, item_ids=item_tokens)
 
 
 FORMAT = DatasetFormat(

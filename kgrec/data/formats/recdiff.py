@@ -10,6 +10,9 @@ scipy.sparse classes; the dict, ints and tuples around them are pickle built-ins
 class. The splits are used as given (a missing or empty ``val`` is carved out of ``train``
 with ``split.valid_ratio`` and ``split.seed``); duplicates, held-out pairs that are also
 training pairs, and self-trust are dropped with a warning, as every loader does.
+
+Ids: the files name users and items by kgrec's 0-based indices, so those indices are the raw
+ids and ``RecData.user_ids`` / ``item_ids`` stay None.
 """
 
 from __future__ import annotations
