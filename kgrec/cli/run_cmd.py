@@ -40,7 +40,8 @@ def build_run_config(config_file: str | None, flags: dict, assignments: tuple[st
 @click.option("--plots", is_flag=True, help="Also draw groups.png (test metrics by user and item group; needs matplotlib).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the unfinished run in this directory after its last complete epoch, "
-                   "with its recorded config (no other options allowed).")
+                   "with its recorded config; with --epochs N (the only other option allowed, "
+                   "with --quiet and --plots) continue it, finished or not, to N epochs.")
 def run_command(augmenter, recommender, dataset, format_, config_file, assignments, epochs, seed,
                 device, backend, out, quiet, plots, resume_dir) -> None:
     """Train and evaluate one augmenter + recommender; print validation-selected test metrics."""
@@ -49,12 +50,12 @@ def run_command(augmenter, recommender, dataset, format_, config_file, assignmen
     flags = dict(augmenter=augmenter, recommender=recommender, dataset=dataset, format=format_,
                  epochs=epochs, seed=seed, device=device, backend=backend)
     if resume_dir is not None:
-        given = [f"--{k}" for k, v in flags.items() if v is not None]
+        given = [f"--{k}" for k, v in flags.items() if v is not None and k != "epochs"]
         given += ["--config"] * bool(config_file) + ["--set"] * bool(assignments) + ["--out"] * bool(out)
         if given:
-            raise click.UsageError(f"--resume continues the run with its recorded config; drop "
-                                   f"{', '.join(given)}")
-        result = resume(Path(resume_dir), progress=not quiet, log=click.echo)
+            raise click.UsageError(f"--resume continues the run with its recorded config (only "
+                                   f"--epochs may change); drop {', '.join(given)}")
+        result = resume(Path(resume_dir), epochs=epochs, progress=not quiet, log=click.echo)
     else:
         config = build_run_config(config_file, flags, assignments)
         result = run(config, out=out, progress=not quiet, log=click.echo)

@@ -4,9 +4,11 @@ The CLI's ``kgrec run``, every cell of ``kgrec study``, the plugin check, the te
 and the ``bench/`` scripts all call these. A run directory holds ``config.json`` (resolved
 config, seed, split, backend, versions, plugin distributions), ``history.csv`` (one row per
 epoch), ``best.pt`` (the validation-selected checkpoint), ``split.npz`` (the exact split),
-``checkpoints/epoch-NNNN.pt`` (the newest epoch's full training state, for
-:func:`resume`; removed once the run finishes), ``per_user.npz`` (every user's test metrics,
-see :mod:`kgrec.experiment.per_user`) and, last, ``metrics.json`` (selected epoch,
+``ids.npz`` (raw user / item ids by internal index, see :mod:`kgrec.experiment.ids`),
+``checkpoints/epoch-NNNN.pt`` (the newest epoch's full training state, for :func:`resume`;
+kept when the run finishes, so that ``resume(run_dir, epochs=N)`` can continue it),
+``per_user.npz`` (every user's test metrics, see :mod:`kgrec.experiment.per_user`) and,
+last, ``metrics.json`` (selected epoch,
 validation and test metrics, how training stopped and whether it converged, metrics by
 user and item group, graph health). Every file is
 written atomically, and ``metrics.json`` only once the run has finished, so a directory
@@ -18,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +33,15 @@ from kgrec.config import RunConfig
 from kgrec.data.load import load_dataset
 from kgrec.data.recdata import RecData
 from kgrec.errors import ConfigError, KgrecError, MissingDataError
+from kgrec.data.recdata import SIDE_DATA
+from kgrec.experiment.ids import save_ids
 from kgrec.experiment.manifest import plugin_distributions, split_fingerprint, versions
 from kgrec.experiment.per_user import health_summary, save_per_user
 from kgrec.experiment.resolve import ConfigLike, resolve_config
 from kgrec.graph.ops import BackendChoice, select_ops
 from kgrec.interfaces import GraphAugmenter, Recommender, Setup
 from kgrec.lock import DirectoryLock
-from kgrec.train.checkpoint import (CHECKPOINT_DIR, atomic_write_bytes, atomic_write_text,
+from kgrec.train.checkpoint import (atomic_write_bytes, atomic_write_text,
                                     latest_epoch_checkpoint, load_checkpoint)
 from kgrec.train.seeding import seed_everything
 from kgrec.train.convergence import describe as describe_convergence
@@ -46,6 +49,11 @@ from kgrec.train.trainer import RESUME_FORMAT, RESUME_KEYS, Trainer
 
 SIDE_DATA_WORDS = {"kg": "a knowledge graph", "social": "a social graph",
                    "modalities": "item modality features"}
+
+RUN_FORMAT = 2
+"""Version of the run-directory layout, recorded as ``config.json`` "run_format". 1 (no such
+key): before ``ids.npz`` and the kept last epoch checkpoint; 2: with both. A directory of a
+newer format is refused by this kgrec with one line."""
 
 Log = Callable[[str], None]
 OnEpoch = Callable[[dict[str, Any]], None]
@@ -112,23 +120,39 @@ def run(config: ConfigLike, *, data: RecData | None = None, out: str | Path | No
     return _execute(config, data, run_dir, progress, log or _silent, None, on_epoch, test)
 
 
-def resume(run_dir: str | Path, *, data: RecData | None = None, progress: bool = True,
-           log: Log | None = print) -> RunResult:
-    """Continue the unfinished run in ``run_dir`` after its last complete epoch.
+def resume(run_dir: str | Path, *, epochs: int | None = None, data: RecData | None = None,
+           progress: bool = True, log: Log | None = print) -> RunResult:
+    """Continue the run in ``run_dir`` after its last complete epoch.
 
-    Uses the run's recorded config (nothing can be changed on resume), reloads the dataset
-    (or takes ``data``) and refuses if its split differs from the recorded one. The result
-    equals an uninterrupted run's. A run killed before its first epoch finished starts again
-    from scratch in the same directory.
+    An unfinished run (killed, or stopped by a failure) continues with its recorded config
+    and ends exactly as an uninterrupted run would. ``epochs=N`` sets its epoch cap to ``N``
+    (the one setting that may change); that is also how a *finished* run goes on: it keeps its
+    last epoch checkpoint, so ``resume(run_dir, epochs=N)`` trains epochs ``E+1..N`` and ends
+    with exactly the history, selected epoch and metrics of a run started with ``N`` epochs
+    (same seed, CPU). Refused, with one line: a finished run without ``epochs`` or with ``N``
+    not above the epochs it ran, a run that stopped early (a longer run stops at the same
+    epoch: ``train.patience`` validations without improvement; nothing changes), a closed-form
+    recommender, and a run finished by a kgrec that did not keep the checkpoint.
+
+    The dataset is reloaded (or taken from ``data``) and refused if its split differs from the
+    recorded one. A run killed before its first epoch finished starts again from scratch in
+    the same directory.
     """
     log = log or _silent
     run_dir = Path(run_dir)
-    if (run_dir / "metrics.json").exists():
-        raise KgrecError(f"{run_dir} holds a finished run (metrics.json); nothing to resume")
     manifest = read_manifest(run_dir)
+    check_run_format(manifest, run_dir)
     config = recorded_config(manifest, run_dir / "config.json")
-    data = recorded_data(run_dir, manifest, config, data)
+    finished = (run_dir / "metrics.json").exists()
+    if finished and epochs is None:
+        raise KgrecError(f"{run_dir} holds a finished run (metrics.json); nothing to resume "
+                         "(continue it to more epochs with --epochs N)")
     found = latest_epoch_checkpoint(run_dir)
+    continued = None
+    if epochs is not None:
+        continued = _continuation(run_dir, config, epochs, found, finished)
+        config = resolve_config(config, {"train": {"epochs": epochs}})
+    data = recorded_data(run_dir, manifest, config, data)
     state = None
     if found is not None:
         state = load_checkpoint(found[1], resolve_device(config.train.device))
@@ -136,11 +160,57 @@ def resume(run_dir: str | Path, *, data: RecData | None = None, progress: bool =
         if missing or state.get("format") != RESUME_FORMAT:
             raise KgrecError(f"{found[1]}: not a kgrec epoch checkpoint of format {RESUME_FORMAT} "
                              f"(missing: {', '.join(missing) or 'none'}); cannot resume")
+        if continued is not None:
+            if finished:
+                _check_not_stopped(run_dir, config, state)
+            continued["after_epoch"] = int(state["epoch"])
     if state is None:
         log(f"{run_dir}: no complete epoch was checkpointed; starting the run again")
         for stale in ("best.pt", "history.csv"):
             (run_dir / stale).unlink(missing_ok=True)
-    return _execute(config, data, run_dir, progress, log, state)
+    if continued is not None and continued.get("warning"):
+        log(f"warning: {continued['warning']}")
+    return _execute(config, data, run_dir, progress, log, state,
+                    expect=(found, finished), continued=continued)
+
+
+def _continuation(run_dir: Path, config: RunConfig, epochs: int,
+                  found: tuple[int, Path] | None, finished: bool) -> dict[str, Any]:
+    """Check that the run in ``run_dir`` can go on to ``epochs`` epochs; what to record."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise KgrecError(f"epochs must be a positive integer; got {epochs!r}")
+    rec_cls = registry.load("recommender", config.recommender)
+    if getattr(rec_cls, "closed_form", False):
+        raise KgrecError(f"{run_dir}: recommender {config.recommender!r} is fitted in closed form; "
+                         "there are no epochs to continue")
+    done = found[0] if found is not None else 0
+    if finished and found is None:
+        raise KgrecError(f"{run_dir} finished without keeping its last epoch checkpoint (written by "
+                         "a kgrec before continuing was possible, or it was deleted); it cannot be "
+                         "continued exactly: start a new run with --epochs N")
+    if epochs <= done if finished else epochs < done:
+        raise KgrecError(f"{run_dir} has already trained {done} epochs; --epochs must be more "
+                         f"than that (got {epochs})")
+    old = config.train.epochs
+    record: dict[str, Any] = {"from_epochs": old, "to_epochs": epochs,
+                              "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    every = config.train.eval_every
+    if finished and epochs > old and old % every:
+        record["warning"] = (f"epoch {old} was validated because it was the epoch cap, which "
+                             f"train.eval_every={every} alone would not have done; the history "
+                             f"and the selected epoch may differ from a run started with "
+                             f"{epochs} epochs at that epoch")
+    return record
+
+
+def _check_not_stopped(run_dir: Path, config: RunConfig, state: dict[str, Any]) -> None:
+    """Refuse to continue a run that early stopping ended: a longer run ends there too."""
+    best = state.get("best", {})
+    waited, patience = int(best.get("waited", 0)), config.train.patience
+    if waited >= patience:
+        raise KgrecError(f"{run_dir} stopped early at epoch {int(state['epoch'])}: {waited} "
+                         f"validations without improvement reached train.patience={patience}; "
+                         "a run with more epochs stops there too, so there is nothing to continue")
 
 
 def build_components(config: RunConfig, data: RecData,
@@ -165,19 +235,31 @@ def build_components(config: RunConfig, data: RecData,
 
 def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log: Log,
              resume_state: dict[str, Any] | None, on_epoch: OnEpoch | None = None,
-             test: bool = True) -> RunResult:
+             test: bool = True, expect: tuple[Any, bool] | None = None,
+             continued: dict[str, Any] | None = None) -> RunResult:
+    """Claim ``run_dir`` and train. ``expect`` (for a resume): the epoch checkpoint and the
+    finished state the caller read before the lock, refused if another writer changed them
+    since; ``continued``: a finished run goes on to more epochs (its metrics.json is removed
+    first, so a crash leaves an unfinished run that ``resume`` continues)."""
     for kind, name in (("recommender", config.recommender), ("augmenter", config.augmenter)):
         check_requirements(kind, name, registry.load(kind, name), data)  # type: ignore[arg-type]
     check_splits(data, test)
     created = not run_dir.exists()
     try:
         with DirectoryLock(run_dir, "kgrec run"):  # one writer, claimed before anything is written
-            if (run_dir / "metrics.json").exists():
+            finished = (run_dir / "metrics.json").exists()
+            if expect is not None and (latest_epoch_checkpoint(run_dir), finished) != expect:
+                raise KgrecError(f"{run_dir} changed while it was being read (another kgrec wrote "
+                                 "to it); run the command again")
+            if finished and continued is None:
                 raise KgrecError(f"{run_dir} already holds a finished run; choose another --out")
             if resume_state is None and latest_epoch_checkpoint(run_dir) is not None:
                 raise KgrecError(f"{run_dir} holds an unfinished run; continue it with "
                                  f"`kgrec run --resume {run_dir}` or choose another --out")
-            return _train(config, data, run_dir, progress, log, resume_state, on_epoch, test)
+            if finished:
+                (run_dir / "metrics.json").unlink()  # unfinished again until the continuation ends
+            return _train(config, data, run_dir, progress, log, resume_state, on_epoch, test,
+                          continued)
     except KgrecError:
         if created and run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # refused before writing: leave no empty directory behind
@@ -186,14 +268,17 @@ def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, lo
 
 def _train(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log: Log,
            resume_state: dict[str, Any] | None, on_epoch: OnEpoch | None,
-           test: bool) -> RunResult:
+           test: bool, continued: dict[str, Any] | None = None) -> RunResult:
     """The run itself, in a directory this process holds."""
     parts = build_components(config, data)
     backend, device = parts.backend, parts.device
     manifest: dict[str, Any] = {
+        "run_format": RUN_FORMAT,
         "config": config.to_dict(), "seed": config.train.seed, "dataset": data.name,
         "dataset_source": data.source, "dataset_path": _dataset_path(config.dataset),
         "split": {**dict(data.split), **split_fingerprint(data)},
+        "num_users": data.num_users, "num_items": data.num_items,
+        "side_data": [name for name in SIDE_DATA if data.has(name)],
         "backend": {"name": backend.name, "reason": backend.reason}, "device": str(device),
         "versions": versions(), "plugins": plugin_distributions(config),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -204,11 +289,17 @@ def _train(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log:
         manifest["resumed"] = previous.get("resumed", []) + [
             {"after_epoch": int(resume_state["epoch"]), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
              "backend": backend.name, "device": str(device)}]
+        if previous.get("continued"):
+            manifest["continued"] = previous["continued"]
+    if continued is not None:
+        entry = {k: v for k, v in continued.items() if k != "warning"}
+        manifest["continued"] = manifest.get("continued", []) + [entry]
     atomic_write_text(run_dir / "config.json", json.dumps(manifest, indent=2, default=str))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **{f"{name}_{col}": getattr(getattr(data, name), col)
                                    for name in ("train", "valid", "test") for col in ("users", "items")})
     atomic_write_bytes(run_dir / "split.npz", buffer.getvalue())
+    save_ids(run_dir, data)
 
     history: list[dict[str, Any]] = list(resume_state["history"]) if resume_state is not None else []
 
@@ -246,7 +337,7 @@ def _train(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log:
         log(f"warning: {describe_convergence(record)}")
     atomic_write_text(run_dir / "history.csv", _csv(result.history))
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)  # finished: best.pt is what counts
+    # the last epoch checkpoint stays: resume(run_dir, epochs=N) continues from it exactly
     return RunResult(run_dir, config, backend.name, str(device), result.best_epoch,
                      result.best_valid, result.test, result.history, result.stopped_early, metrics)
 
@@ -300,6 +391,18 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise KgrecError(f"{path}: not a kgrec run record")
     return manifest
+
+
+def check_run_format(manifest: dict[str, Any], run_dir: Path) -> int:
+    """The run directory's layout version; a newer one than this kgrec's is refused."""
+    found = manifest.get("run_format", 1)
+    if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+        raise KgrecError(f"{run_dir / 'config.json'}: run_format must be a positive integer; got {found!r}")
+    if found > RUN_FORMAT:
+        written = manifest.get("versions", {}).get("kgrec", "a newer kgrec")
+        raise KgrecError(f"{run_dir} was written by kgrec {written} (run format {found}); this kgrec "
+                         f"reads formats up to {RUN_FORMAT}: upgrade kgrec")
+    return found
 
 
 def recorded_config(manifest: dict[str, Any], path: Path) -> RunConfig:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,7 +101,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, augmenter):
     assert trajectory(killed) == trajectory(reference)
     manifest = json.loads((killed / "config.json").read_text())
     assert [r["after_epoch"] for r in manifest["resumed"]] == [KILL_AFTER_EPOCH]
-    assert not (killed / "checkpoints").exists()  # a finished run keeps best.pt only
+    # a finished run keeps its last epoch checkpoint, so that it can be continued (--epochs N)
+    assert latest_epoch_checkpoint(killed)[0] == len(trajectory(killed))
 
 
 def test_resume_refuses_a_finished_run_and_extra_options(tmp_path, capsys):
@@ -110,9 +112,12 @@ def test_resume_refuses_a_finished_run_and_extra_options(tmp_path, capsys):
     capsys.readouterr()
     assert invoke("run", "--resume", str(run_dir)) == 2
     assert "finished run" in capsys.readouterr().err
-    assert invoke("run", "--resume", str(run_dir), "--epochs", "3") == 2
+    assert invoke("run", "--resume", str(run_dir), "--epochs", "3", "--seed", "1") == 2
     err = capsys.readouterr().err
-    assert "--epochs" in err and err.strip().count("\n") == 0
+    assert "--seed" in err and err.strip().count("\n") == 0
+    assert invoke("run", "--resume", str(run_dir), "--epochs", "1") == 2  # not more than it ran
+    err = capsys.readouterr().err
+    assert "already trained 1 epochs" in err and err.strip().count("\n") == 0
     assert invoke("run", "--resume", str(tmp_path / "nothing")) == 2
     assert "not a kgrec run directory" in capsys.readouterr().err
 
@@ -123,7 +128,7 @@ def test_unfinished_run_directory_is_not_silently_restarted(tmp_path, capsys):
             "--backend", "torch"]
     assert invoke(*argv) == 0
     (run_dir / "metrics.json").unlink()  # as if killed after the last epoch checkpoint
-    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints").mkdir(exist_ok=True)
     (run_dir / "checkpoints" / "epoch-0003.pt").write_bytes(b"")
     capsys.readouterr()
     assert invoke(*argv) == 2
@@ -142,6 +147,7 @@ def _unfinished_run_on_files(tmp_path) -> tuple[Path, Path, list[str]]:
             "--backend", "torch", "--device", "cpu", "--out", str(run_dir)]
     assert invoke(*argv) == 0
     (run_dir / "metrics.json").rename(tmp_path / "metrics.json")
+    shutil.rmtree(run_dir / "checkpoints")  # a finished run keeps its last one
     return data_dir, run_dir, argv
 
 
