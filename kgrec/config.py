@@ -10,6 +10,7 @@ the wrong type is a :class:`~kgrec.errors.ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import tomllib
 import types
@@ -47,6 +48,10 @@ class TrainConfig:
     """Graph kernels: ``auto`` (DGL where usable), ``dgl`` or ``torch``."""
     eval_batch_size: int = 1024
     """Users scored at once in full-ranking evaluation (one users x items block)."""
+    tensorboard: str = ""
+    """A directory for TensorBoard event files (``--tensorboard DIR``): each run writes its
+    losses, metrics, graph-health numbers and learning rates per epoch under
+    ``DIR/<run directory name>``; needs the ``tensorboard`` package. Empty: off."""
 
     def __post_init__(self) -> None:
         _require(self.epochs >= 1, "train.epochs must be >= 1")
@@ -65,6 +70,7 @@ class TrainConfig:
 
 
 METRIC_NAMES = ("recall", "ndcg", "precision", "hit")
+EVAL_PROTOCOLS = ("full", "sampled")
 
 
 @dataclass
@@ -86,26 +92,190 @@ class EvalConfig:
     groups: recall on each group's held-out items and the share of the top K drawn from it.
     The default gives the least popular 50 %, the next 30 % and the most popular 20 %."""
 
+    protocol: str = "full"
+    """``full``: rank every item the user has not trained on (the default, and the protocol to
+    report). ``sampled``: rank each user's held-out items among ``eval.negatives`` random
+    items per held-out item (RecBole's ``uni100``, NCF's 1 + 100): a weaker protocol that
+    inflates scores and can reorder models, offered only to compare with papers that use it."""
+    negatives: int = 100
+    """Sampled protocol: negatives drawn per held-out item, uniformly from the items the user
+    has no interaction with in any split."""
+    negatives_seed: int = 2024
+    """Sampled protocol: seeds the negatives, drawn once per split; kept apart from
+    ``train.seed`` so that every seed and arm of a study ranks against the same items."""
+    on: str = "test"
+    """Which split a run reports: ``test`` (the default) selects the epoch on validation and
+    reports test metrics at that epoch; ``valid`` selects the epoch on validation the same
+    way and reports only validation, never reading the test split (model development, or a
+    dataset without a test part: ``split.test_ratio = 0``)."""
+
     def __post_init__(self) -> None:
         _require(len(self.topk) > 0 and all(k >= 1 for k in self.topk), "eval.topk must be positive")
+        _require(self.protocol in EVAL_PROTOCOLS,
+                 f"eval.protocol must be one of {', '.join(EVAL_PROTOCOLS)}; got {self.protocol!r}")
+        _require(self.negatives >= 1, "eval.negatives must be >= 1")
+        _require(self.on in ("test", "valid"), f"eval.on must be test or valid; got {self.on!r}")
         for name in ("user_quantiles", "item_quantiles"):
             cuts = getattr(self, name)
             _require(all(0 < q < 1 for q in cuts) and list(cuts) == sorted(set(cuts)),
                      f"eval.{name} must be increasing cut points in (0, 1), e.g. [0.25, 0.5, 0.75]")
 
 
+SPLIT_METHODS = ("auto", "random", "temporal", "user_temporal", "leave_one_out", "given")
+
+
 @dataclass
 class SplitConfig:
-    """How a dataset without its own split is split, per user."""
+    """How interactions are split into train / validation / test (docs/data-format.md,
+    "Splits"). Every method is deterministic in the data and ``seed``, so runs and the arms of
+    a study that share these settings share the split (the run records its sha256)."""
 
+    method: str = "auto"
+    """``auto``: the dataset's own split where it has one, else ``random``. ``random``: per
+    user, at random (the ratios, or the last ``*_n`` of a seeded shuffle). ``temporal``: one
+    global time cut (the latest ``test_ratio`` of interactions, or those from ``test_from``
+    on, are test; the ``valid_ratio`` before them validation). ``user_temporal``: per user,
+    the latest ``test_n`` (or ``test_ratio``) to test and the ones before to validation.
+    ``leave_one_out``: per user one test and one validation pair, the latest by time
+    (``order = "time"``) or random ones (``order = "random"``). ``given``: the dataset's own
+    split (its files, or ``data.split_column``)."""
     valid_ratio: float = 0.1
     test_ratio: float = 0.1
+    valid_n: int = 0
+    """Per-user methods: hold out this many pairs per user for validation instead of a ratio."""
+    test_n: int = 0
+    """Per-user methods: hold out this many pairs per user for test instead of a ratio."""
+    order: str = "time"
+    """``leave_one_out``: hold out the latest pairs (``time``) or random ones (``random``)."""
+    test_from: float | str | datetime.date | None = None
+    """``temporal``: interactions at or after this time are test (a number in the time
+    column's units, or an ISO date such as ``"2015-01-01"`` for date/time columns)."""
+    valid_from: float | str | datetime.date | None = None
+    """``temporal``: interactions at or after this time (and before ``test_from``) are validation."""
     seed: int = 2024
     """Kept apart from ``train.seed`` so that seeds vary training over one fixed split."""
 
     def __post_init__(self) -> None:
-        _require(0 <= self.valid_ratio < 1 and 0 < self.test_ratio < 1
-                 and self.valid_ratio + self.test_ratio < 1, "split ratios must leave a training part")
+        _require(self.method in SPLIT_METHODS,
+                 f"split.method must be one of {', '.join(SPLIT_METHODS)}; got {self.method!r}")
+        for name in ("valid_ratio", "test_ratio"):
+            value = getattr(self, name)
+            _require(0 <= value < 1, f"split.{name} must be in [0, 1); got {value}")
+        _require(self.valid_ratio + self.test_ratio < 1,
+                 f"split.valid_ratio + split.test_ratio = {self.valid_ratio + self.test_ratio:g} "
+                 "leaves no training part; their sum must be below 1")
+        for name in ("valid_n", "test_n"):
+            _require(getattr(self, name) >= 0, f"split.{name} must be >= 0")
+        _require(self.order in ("time", "random"), f"split.order must be time or random; got {self.order!r}")
+        for name in ("test_from", "valid_from"):
+            value = getattr(self, name)
+            if isinstance(value, (datetime.date, datetime.time)):  # TOML dates: keep them as text
+                setattr(self, name, value.isoformat())
+            _require(value is None or (isinstance(value, (int, float, str, datetime.date))
+                                       and not isinstance(value, bool)),
+                     f"split.{name} must be a time (a number or an ISO date); got {value!r}")
+
+
+@dataclass
+class TableSpec:
+    """One side table (``[data.kg]``, ``[data.links]``, ``[data.social]``): where it is and how
+    to read it. Empty settings take the ``[data]`` section's."""
+
+    path: str = ""
+    """The file (CSV, TSV, any separator, or Parquet); relative paths are taken from the
+    interactions file's directory. Empty: no such table."""
+    columns: tuple[str | int, ...] = ()
+    """The table's role columns in order (kg: head, relation, tail; links: item, entity;
+    social: source, target), as header names or 1-based positions. Empty: found by name
+    (``head_id``/``head``, ...) or else the first columns in order."""
+    sep: str = ""
+    header: bool | str = ""
+    quote: str = ""
+    encoding: str = ""
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require(self.header in ("", "auto", True, False), "header must be true, false or \"auto\"")
+
+
+@dataclass
+class DataConfig:
+    """How a tabular dataset (CSV, TSV, Parquet) is read and filtered: ``data.*``.
+
+    Columns are header names (a RecBole ``name:type`` header counts by ``name``) or 1-based
+    positions; a column left empty is found by common names (``user_id``, ``userId``,
+    ``user``; ``item_id``, ``movieId``, ...). Filters run in the order dedup, rating
+    threshold, side-data requirements, k-core, and the run records what each removed.
+    Filters apply to every format; columns and side tables to the ``tabular`` format.
+    """
+
+    user: str | int = ""
+    """The interactions' user column (name or 1-based position); empty: detected."""
+    item: str | int = ""
+    """The item column; empty: detected."""
+    rating: str | int = ""
+    """The rating column (needed by ``rating_min``); empty: ``rating`` if present, else none."""
+    time: str | int = ""
+    """The time column (numbers, or dates/times; needed by the temporal splits and by
+    ``dedup`` by time); empty: ``timestamp`` / ``time`` if present, else none."""
+    split_column: str | int = ""
+    """A column holding the dataset's own split (``train`` / ``valid`` / ``test``, or 0 / 1 /
+    2), used by ``split.method = "given"`` (and ``auto``)."""
+    valid_file: str = ""
+    """The dataset's own validation pairs, a second table in the same style (the main file is
+    then the training part)."""
+    test_file: str = ""
+    """The dataset's own test pairs, a table in the same style."""
+    sep: str = "auto"
+    """Field separator: one character (``,`` ``;`` ``|``), ``\\t`` or ``tab``, a longer string
+    (``::``), ``whitespace`` (runs of spaces and tabs, like pandas' ``\\s+``), or ``auto``: by
+    extension (``.csv`` comma, ``.tsv`` tab), else sniffed from the first lines."""
+    header: bool | str = "auto"
+    """Whether the first line names the columns: true, false or ``auto`` (a header when the
+    first line holds a mapped or well-known column name, or no number where the second has)."""
+    quote: str = '"'
+    """Quote character (fields may then hold the separator); ``none`` for no quoting."""
+    encoding: str = "utf-8"
+    """Text encoding of the tables (any Python codec: ``latin-1``, ``cp1252``, ...)."""
+    names: tuple[str, ...] = ()
+    """Column names for a file without a header (else they are ``1``, ``2``, ...)."""
+    kg: TableSpec = field(default_factory=TableSpec)
+    """Knowledge-graph triples (head, relation, tail): tokens, entities and relations by name."""
+    links: TableSpec = field(default_factory=TableSpec)
+    """Item-to-entity links (item, entity). Without it an item is the entity of the same id."""
+    social: TableSpec = field(default_factory=TableSpec)
+    """Directed social ties between users (source, target)."""
+    features: dict[str, str] = field(default_factory=dict)
+    """Item features per modality: ``{image = "image.npy"}`` (row ``i`` is the item whose id is
+    the integer ``i``) or a table (``"text.csv"``: an item id column, then numeric columns)."""
+    dedup: str = "first"
+    """Repeated (user, item) pairs keep one row: the ``first`` or ``last`` (by time where there
+    is a time column, else by file order)."""
+    rating_min: float | None = None
+    """Keep only interactions rated at least this (explicit to implicit feedback)."""
+    user_core: int = 0
+    """k-core: users need at least this many interactions (iterated with ``item_core`` until
+    both hold)."""
+    item_core: int = 0
+    """k-core: items need at least this many interactions."""
+    require: tuple[str, ...] = ()
+    """Drop interactions of items or users missing from side data: ``kg`` (items without an
+    entity in the knowledge graph), ``social`` (users without a tie), ``modalities`` (items
+    without a feature row)."""
+
+    def __post_init__(self) -> None:
+        _require(self.header in ("auto", True, False), "data.header must be true, false or \"auto\"")
+        _require(self.dedup in ("first", "last"), f"data.dedup must be first or last; got {self.dedup!r}")
+        _require(self.user_core >= 0 and self.item_core >= 0, "data.user_core and data.item_core must be >= 0")
+        _require(self.sep != "", "data.sep must not be empty (use auto)")
+        bad = [r for r in self.require if r not in ("kg", "social", "modalities")]
+        _require(not bad, f"data.require takes kg, social and modalities; got {', '.join(map(repr, bad))}")
+        _require(all(isinstance(k, str) and isinstance(v, str) for k, v in self.features.items()),
+                 "data.features maps modality names to file paths: {image = \"image.npy\"}")
+
+    def filters_active(self) -> bool:
+        """Whether a filter beyond the default dedup is asked for."""
+        return bool(self.rating_min is not None or self.user_core > 1 or self.item_core > 1 or self.require)
 
 
 @dataclass
@@ -121,6 +291,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     recommender_config: Any = None
     augmenter_config: Any = None
 
@@ -130,6 +301,7 @@ class RunConfig:
         out["train"] = as_dict(self.train)
         out["eval"] = as_dict(self.eval)
         out["split"] = as_dict(self.split)
+        out["data"] = as_dict(self.data)
         out[self.recommender] = as_dict(self.recommender_config)
         if self.augmenter != self.recommender:
             out[self.augmenter] = as_dict(self.augmenter_config)
@@ -364,7 +536,7 @@ def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = No
     rec_name = raw.get("recommender", "lightgcn")
     aug_name = raw.get("augmenter", "none")
     allowed = {"recommender", "augmenter", "dataset", "format", "preset", "train", "eval", "split",
-               rec_name, aug_name}
+               "data", rec_name, aug_name}
     for key in raw:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
@@ -374,7 +546,7 @@ def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = No
     for key in ("recommender", "augmenter", "dataset", "format", "preset"):
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{key} must be a string; got {raw[key]!r}")
-    for key in ("train", "eval", "split", rec_name, aug_name):
+    for key in ("train", "eval", "split", "data", rec_name, aug_name):
         if key in raw and not isinstance(raw[key], Mapping):
             raise ConfigError(f"{key} must be a section of key = value settings")
     preset = raw.get("preset", "")
@@ -391,6 +563,7 @@ def resolve_run_config(raw: Mapping[str, Any], recommender_cls: type | None = No
         train=build(TrainConfig, raw.get("train", {}), "train"),
         eval=build(EvalConfig, raw.get("eval", {}), "eval"),
         split=build(SplitConfig, raw.get("split", {}), "split"),
+        data=build(DataConfig, raw.get("data", {}), "data"),
         recommender_config=build(recommender_cls.Config, raw.get(rec_name, {}), rec_name)
         if recommender_cls is not None else None,
         augmenter_config=build(augmenter_cls.Config, raw.get(aug_name, {}), aug_name)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from kgrec.config import SplitConfig, build, parse_value
+from kgrec.config import DataConfig, SplitConfig, build, parse_value
 from kgrec.data.checks import validate_recdata
+from kgrec.data.filters import needs_refilter, refilter
 from kgrec.data.formats import FORMATS, detect_format
 from kgrec.data.recdata import RecData
 from kgrec.data.synthetic import SyntheticConfig, make_synthetic
@@ -34,9 +35,13 @@ def _known_formats() -> str:
     return "; ".join(f"{fmt.name}: {fmt.expects}" for fmt in FORMATS.values())
 
 
-def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None = None) -> RecData:
-    """Load the dataset ``spec`` names; ``split_config`` splits formats that ship no split."""
+def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None = None,
+                 data_config: DataConfig | None = None) -> RecData:
+    """Load the dataset ``spec`` names; ``split_config`` splits formats that ship no split (or
+    re-splits any, with ``split.method``); ``data_config`` sets the tabular format's columns and
+    side tables, and the filters, which apply to every format (:mod:`kgrec.data.filters`)."""
     split_config = split_config or SplitConfig()
+    data_config = data_config or DataConfig()
     if fmt not in ("auto", SYNTHETIC, *FORMATS):
         raise ConfigError(f"unknown dataset format {fmt!r} (formats: auto, {SYNTHETIC}, {', '.join(FORMATS)})")
     is_synthetic = spec == SYNTHETIC or spec.startswith(SYNTHETIC + "?")
@@ -45,9 +50,10 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
                           f"is spelled '{SYNTHETIC}' or '{SYNTHETIC}?key=value&...')")
     if is_synthetic:
         try:
-            return make_synthetic(parse_synthetic_spec(spec), split_config)
+            data = make_synthetic(parse_synthetic_spec(spec), split_config)
         except ValueError as exc:  # a malformed query string
             raise ConfigError(f"bad synthetic dataset spec {spec!r}: {exc}") from None
+        return refilter(data, data_config, split_config, spec) if needs_refilter(data_config, split_config) else data
     path = Path(spec).expanduser()
     if not path.exists():
         raise DataError(path, f"no such dataset (use '{SYNTHETIC}' or a path to a dataset directory)")
@@ -58,7 +64,12 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
         if found is None:
             raise DataError(path, f"matches no known dataset format (known formats: {_known_formats()})")
         chosen = found
-    data = chosen.load(path, split_config)
+    if chosen.takes_data_config:
+        data = chosen.load(path, split_config, data_config)
+    else:
+        data = chosen.load(path, split_config)
+        if needs_refilter(data_config, split_config):
+            data = refilter(data, data_config, split_config, path)
     validate_recdata(path, data)
     return data
 

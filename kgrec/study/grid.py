@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kgrec.config import METRIC_NAMES, RunConfig, deep_merge, load_toml, parse_overrides
+from kgrec.config import (METRIC_NAMES, DataConfig, RunConfig, as_dict, deep_merge, load_toml,
+                          parse_overrides)
 from kgrec.data.noise import check_noise
 from kgrec.errors import ConfigError
 from kgrec.experiment import resolve_config
@@ -38,7 +39,13 @@ TUNE_KEYS = ("trials", "epochs", "seed", "space", "storage", "prune", "floors", 
 DEFAULT_MAX_EPOCHS = 500
 """The safety cap of ``until_converged = true``."""
 LATER_DEFAULTS: dict[tuple[str, str], Any] = {("eval", "user_quantiles"): [0.25, 0.5, 0.75],
-                                              ("eval", "item_quantiles"): [0.5, 0.8]}
+                                              ("eval", "item_quantiles"): [0.5, 0.8],
+                                              ("eval", "protocol"): "full", ("eval", "negatives"): 100,
+                                              ("eval", "negatives_seed"): 2024, ("eval", "on"): "test",
+                                              ("train", "tensorboard"): "",
+                                              ("split", "method"): "auto", ("split", "valid_n"): 0,
+                                              ("split", "test_n"): 0, ("split", "order"): "time",
+                                              ("split", "test_from"): None, ("split", "valid_from"): None}
 """Settings added after studies had run: at these defaults they are left out of cell ids, so
 upgrading kgrec does not rerun finished cells; set to anything else, they count."""
 FLOOR_PREFIX = "floor:"
@@ -148,6 +155,8 @@ def identity(config: RunConfig) -> dict[str, Any]:
     for (section, key), default in LATER_DEFAULTS.items():
         if out.get(section, {}).get(key) == default:
             out[section] = {k: v for k, v in out[section].items() if k != key}
+    if out.get("data") == as_dict(DataConfig()):  # the data section came later too
+        del out["data"]
     return out
 
 

@@ -80,10 +80,11 @@ class _Data:
         from kgrec.data import load_dataset
 
         cfg = cell.config
-        key = json.dumps([cfg.dataset, cfg.format, as_dict(cfg.split)], sort_keys=True)
+        key = json.dumps([cfg.dataset, cfg.format, as_dict(cfg.split), as_dict(cfg.data)],
+                         sort_keys=True, default=str)
         if key != self.key:
             self.data, self.key = None, None  # free the previous one first
-            self.data, self.key = load_dataset(cfg.dataset, cfg.format, cfg.split), key
+            self.data, self.key = load_dataset(cfg.dataset, cfg.format, cfg.split, cfg.data), key
         assert self.data is not None
         return self.data
 
@@ -95,10 +96,11 @@ def dataset_loader() -> Callable[[RunConfig], RecData]:
     cache: dict[str, RecData] = {}
 
     def load(config: RunConfig) -> RecData:
-        key = json.dumps([config.dataset, config.format, as_dict(config.split)], sort_keys=True)
+        key = json.dumps([config.dataset, config.format, as_dict(config.split), as_dict(config.data)],
+                         sort_keys=True, default=str)
         if key not in cache:
             cache.clear()
-            cache[key] = load_dataset(config.dataset, config.format, config.split)
+            cache[key] = load_dataset(config.dataset, config.format, config.split, config.data)
         return cache[key]
 
     return load

@@ -137,7 +137,7 @@ def tune(config: ConfigLike | list[ConfigLike], *, trials: int, out: str | Path,
     study_name = name or "kgrec-tune"
     stamp = fingerprint(base.to_dict(), searched, metric)
     if data is None:
-        data = load_dataset(base.dataset, base.format, base.split)
+        data = load_dataset(base.dataset, base.format, base.split, base.data)
     for kind, cls_name, cls in (("recommender", base.recommender, rec_cls),
                                 ("augmenter", base.augmenter, aug_cls)):
         check_requirements(kind, cls_name, cls, data)

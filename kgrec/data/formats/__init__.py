@@ -2,7 +2,8 @@
 
 A format is a module that defines ``FORMAT = DatasetFormat(...)``: a name, what files it
 expects (shown when a directory matches no format), ``detect(path)`` judging by the
-directory's contents, and ``load(path, split_config)``. Adding a format is one new module here
+directory's contents, and ``load(path, split_config)`` (``load(path, split_config,
+data_config)`` for a format with ``takes_data_config``). Adding a format is one new module here
 plus its name in :data:`_BUILTIN`. Detection tries formats in that order; the first match wins.
 """
 
@@ -23,6 +24,7 @@ _BUILTIN = (
     "filmtrust",
     "diffkg",
     "diffmm",
+    "tabular",  # before mmrec / recbole: claims only .inter files that are not tab-separated
     "mmrec",  # before recbole: a .inter with <modality>_feat.npy beside it
     "recbole",
 )
@@ -34,7 +36,11 @@ class DatasetFormat:
     expects: str
     """One line: the files this format needs, for 'no format matches' errors and docs."""
     detect: Callable[[Path], bool]
-    load: Callable[[Path, SplitConfig], RecData]
+    load: Callable[..., RecData]
+    """``load(path, split_config)``, plus ``data_config`` when ``takes_data_config``."""
+    takes_data_config: bool = False
+    """Whether ``load`` reads the ``data.*`` settings itself (columns, side tables, filters);
+    for the other formats :func:`kgrec.data.load.load_dataset` applies the filters and splits."""
 
 
 def _collect() -> dict[str, DatasetFormat]:
