@@ -68,22 +68,27 @@ class UserMetrics:
 
 @torch.no_grad()
 def evaluate(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Positives,
-             num_items: int, ks: tuple[int, ...], batch_size: int) -> dict[str, float]:
+             num_items: int, ks: tuple[int, ...], batch_size: int,
+             candidates: Positives | None = None) -> dict[str, float]:
     """Mean of every metric over the users that have at least one held-out item.
 
     ``score(users)`` returns ``(B, num_items)`` scores; ``exclude`` holds the positives that
-    must not be ranked (training, plus validation at test time).
+    must not be ranked (training, plus validation at test time). ``candidates`` (sampled
+    evaluation, :mod:`kgrec.eval.sampled`): each user's sampled negatives; only they and the
+    user's held-out items are ranked.
     """
-    return evaluate_users(score, truth, exclude, num_items, ks, batch_size).means()
+    return evaluate_users(score, truth, exclude, num_items, ks, batch_size,
+                          candidates=candidates).means()
 
 
 @torch.no_grad()
 def evaluate_users(score: Callable[[Tensor], Tensor], truth: Positives, exclude: Positives,
                    num_items: int, ks: tuple[int, ...], batch_size: int,
-                   item_group: Tensor | None = None, num_groups: int | None = None) -> UserMetrics:
+                   item_group: Tensor | None = None, num_groups: int | None = None,
+                   candidates: Positives | None = None) -> UserMetrics:
     """:func:`evaluate`, keeping every user's metrics; with ``item_group`` (``(I,)`` group index
     per item, ``0..G-1``; ``num_groups`` = G, default its largest index + 1) also each user's
-    recall and top-K share per item group."""
+    recall and top-K share per item group; with ``candidates``, the sampled protocol."""
     device = truth.indptr.device
     users_all = torch.nonzero(truth.counts > 0).view(-1)
     kmax = min(max(ks), num_items)
@@ -101,10 +106,16 @@ def evaluate_users(score: Callable[[Tensor], Tensor], truth: Positives, exclude:
         scores = score(users).float()
         rows, items = exclude.gather(users)
         scores[rows, items] = float("-inf")
-        top = torch.topk(scores, kmax, dim=1).indices
         relevant = torch.zeros_like(scores, dtype=torch.bool)
         rows, items = truth.gather(users)
         relevant[rows, items] = True
+        if candidates is not None:  # sampled protocol: only negatives and held-out items compete
+            ranked = relevant.clone()
+            c_rows, c_items = candidates.gather(users)
+            ranked[c_rows, c_items] = True
+            scores.masked_fill_(~ranked, float("-inf"))
+            del ranked
+        top = torch.topk(scores, kmax, dim=1).indices
         hits = torch.gather(relevant, 1, top)
         for name, values in ranking_metrics(hits, truth.counts[users], ks).items():
             per_user.setdefault(name, []).append(values.cpu())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +116,9 @@ def run(config: ConfigLike, *, data: RecData | None = None, out: str | Path | No
     """
     config = config if isinstance(config, RunConfig) else resolve_config(config)
     if data is None:
-        data = load_dataset(config.dataset, config.format, config.split)
+        data = load_dataset(config.dataset, config.format, config.split, config.data)
     run_dir = Path(out) if out is not None else default_run_dir(config)
+    test = test and config.eval.on == "test"  # eval.on = valid: select and report on validation
     return _execute(config, data, run_dir, progress, log or _silent, None, on_epoch, test)
 
 
@@ -170,7 +172,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, data: RecData | No
             (run_dir / stale).unlink(missing_ok=True)
     if continued is not None and continued.get("warning"):
         log(f"warning: {continued['warning']}")
-    return _execute(config, data, run_dir, progress, log, state,
+    return _execute(config, data, run_dir, progress, log, state, test=config.eval.on == "test",
                     expect=(found, finished), continued=continued)
 
 
@@ -261,8 +263,9 @@ def _execute(config: RunConfig, data: RecData, run_dir: Path, progress: bool, lo
             return _train(config, data, run_dir, progress, log, resume_state, on_epoch, test,
                           continued)
     except KgrecError:
-        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # refused before writing: leave no empty directory behind
+        if created and run_dir.is_dir() and latest_epoch_checkpoint(run_dir) is None:
+            # refused before its first epoch was kept: leave nothing half-written behind
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
 
@@ -314,7 +317,8 @@ def _train(config: RunConfig, data: RecData, run_dir: Path, progress: bool, log:
         f"(backend {backend.name}, device {device}, seed {config.train.seed})")
     trainer = Trainer(parts.model, parts.augmenter, data, backend.ops, device, config.train,
                       config.eval, parts.generator, run_dir / "best.pt", progress=progress,
-                      on_epoch=write_history, run_dir=run_dir)
+                      on_epoch=write_history, run_dir=run_dir,
+                      tensorboard=tensorboard_dir(config, run_dir))
     result = trainer.fit(resume=resume_state, test=test)
     for warning in result.health_warnings:
         log(f"warning: {warning}")
@@ -353,13 +357,26 @@ def check_requirements(kind: str, name: str, cls: type, data: RecData) -> None:
 def check_splits(data: RecData, test: bool = True) -> None:
     """Refuse a run that could select no epoch (empty validation) or report nothing (empty
     test; not checked for a run that evaluates no test)."""
-    parts = (("valid", "raise split.valid_ratio or give a validation file"),
-             ("test", "raise split.test_ratio or give a test file"))
-    for part, advice in parts[:2 if test else 1]:
-        if len(getattr(data, part)) == 0:
-            raise KgrecError(f"dataset {data.name!r} ({data.source or 'generated'}) has an empty "
-                             f"{'validation' if part == 'valid' else 'test'} split; {advice} "
-                             "(users need 3 interactions for a pair in each split)")
+    where = f"dataset {data.name!r} ({data.source or 'generated'})"
+    if len(data.valid) == 0:
+        raise KgrecError(f"{where} has an empty validation split, so no epoch can be selected; raise "
+                         "split.valid_ratio (or split.valid_n), or give a validation file (users need "
+                         "2 interactions for a validation pair)")
+    if test and len(data.test) == 0:
+        method = str(data.split.get("method", ""))
+        cause = ("split.test_ratio = 0 holds out no test pairs" if data.split.get("test_ratio") == 0
+                 else f"the {method or 'given'} split has no test pairs")
+        raise KgrecError(f"{where} has an empty test split ({cause}); a run reports test metrics at "
+                         "its validation-selected epoch: set split.test_ratio > 0 (or split.test_n, or "
+                         "give a test file), or --eval-on valid (eval.on = \"valid\") to select and "
+                         "report on validation without a test split")
+
+
+def tensorboard_dir(config: RunConfig, run_dir: Path) -> Path | None:
+    """Where a run's TensorBoard events go: ``train.tensorboard/<run directory name>``."""
+    if not config.train.tensorboard:
+        return None
+    return Path(config.train.tensorboard).expanduser() / run_dir.resolve().name
 
 
 def resolve_device(name: str) -> torch.device:
@@ -422,7 +439,7 @@ def recorded_data(run_dir: Path, manifest: dict[str, Any], config: RunConfig,
     differs from the one the run recorded."""
     spec = manifest.get("dataset_path") or config.dataset
     if data is None:
-        data = load_dataset(spec, config.format, config.split)
+        data = load_dataset(spec, config.format, config.split, config.data)
     recorded = manifest.get("split", {})
     for part, info in split_fingerprint(data).items():
         if recorded.get(part, {}).get("sha256") != info["sha256"]:

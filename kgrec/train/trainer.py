@@ -37,6 +37,7 @@ from kgrec.data.recdata import RecData
 from kgrec.errors import KgrecError
 from kgrec.eval.groups import item_popularity_groups
 from kgrec.eval.ranking import Positives, UserMetrics, evaluate, evaluate_users
+from kgrec.eval.sampled import sample_negatives
 from kgrec.graph.ops import GraphOps
 from kgrec.interfaces import (HEALTH_PREFIXES, NEAR_EMPTY, Batch, Context, Embeddings,
                               GraphAugmenter, Recommender, optimized_parameters)
@@ -44,6 +45,7 @@ from kgrec.train.checkpoint import (CHECKPOINT_DIR, load_checkpoint, rng_state,
                                     save_checkpoint, save_epoch_checkpoint, set_rng_state)
 from kgrec.train.convergence import convergence
 from kgrec.train.sampler import BPRSampler
+from kgrec.train.tensorboard import TensorBoardLog, learning_rates
 
 
 class GraphHealthWarning(UserWarning):
@@ -97,9 +99,10 @@ class Trainer:
                  device: torch.device, train: TrainConfig, evaluation: EvalConfig,
                  generator: torch.Generator, checkpoint_path: Path, progress: bool = True,
                  on_epoch: Callable[[dict[str, Any]], None] | None = None,
-                 run_dir: Path | None = None):
+                 run_dir: Path | None = None, tensorboard: Path | None = None):
         """``checkpoint_path`` is ``best.pt``; with ``run_dir``, an epoch checkpoint is also
-        written under ``run_dir/checkpoints`` after every epoch (see :meth:`resume_state`)."""
+        written under ``run_dir/checkpoints`` after every epoch (see :meth:`resume_state`);
+        with ``tensorboard``, every epoch's row also goes to TensorBoard event files there."""
         self.model, self.augmenter, self.data = model, augmenter, data
         self.ops, self.device, self.cfg, self.eval_cfg = ops, device, train, evaluation
         self.generator = generator
@@ -114,6 +117,14 @@ class Trainer:
         self.valid_truth = Positives([data.valid], data.num_users, device)
         self.test_truth = Positives([data.test], data.num_users, device)
         self.test_exclude = Positives([data.train, data.valid], data.num_users, device)
+        self.candidates = {"valid": None, "test": None}  # sampled protocol: negatives per split
+        if evaluation.protocol == "sampled":
+            for split in ("valid", "test"):
+                negatives = sample_negatives(getattr(data, split), [data.train, data.valid, data.test],
+                                             data.num_users, data.num_items, evaluation.negatives,
+                                             evaluation.negatives_seed, split)
+                self.candidates[split] = Positives([negatives], data.num_users, device)
+        self.board = TensorBoardLog(tensorboard) if tensorboard is not None else None
         self.item_groups = (item_popularity_groups(data.train.items, data.num_items, evaluation.item_quantiles)
                             if evaluation.item_quantiles else None)
         self.closed_form = bool(getattr(model, "closed_form", False))
@@ -219,7 +230,8 @@ class Trainer:
         truth, exclude = ((self.valid_truth, self.train_pos) if split == "valid"
                           else (self.test_truth, self.test_exclude))
         return evaluate(lambda users: self.model.score(emb, users), truth, exclude,
-                        self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size)
+                        self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size,
+                        candidates=self.candidates[split])
 
     @torch.no_grad()
     def evaluate_users(self, split: str, epoch: int) -> UserMetrics:
@@ -233,7 +245,8 @@ class Trainer:
         return evaluate_users(lambda users: self.model.score(emb, users), truth, exclude,
                               self.data.num_items, self.eval_cfg.topk, self.cfg.eval_batch_size,
                               item_group=groups,
-                              num_groups=None if self.item_groups is None else len(self.item_groups.labels))
+                              num_groups=None if self.item_groups is None else len(self.item_groups.labels),
+                              candidates=self.candidates[split])
 
     def state(self, epoch: int, valid: dict[str, float]) -> dict[str, Any]:
         """What ``best.pt`` holds: the model and augmenter at the selected epoch."""
@@ -335,10 +348,14 @@ class Trainer:
                 save_checkpoint(self.checkpoint_path, self.state(epoch, progress.best_valid))
             if self.on_epoch is not None:
                 self.on_epoch(row)
+            if self.board is not None:
+                self.board.epoch(row, learning_rates(self.optimizer, self.augmenter.optimizers()))
             if progress.waited >= self.cfg.patience:
                 stopped_early = True
                 break
         bar.close()
+        if self.board is not None:
+            self.board.close()
         best = load_checkpoint(self.checkpoint_path, self.device)
         self.model.load_state_dict(best["model"])
         self.augmenter.load_state_dict(best["augmenter"])
