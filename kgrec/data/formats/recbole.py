@@ -60,6 +60,11 @@ def read_atomic(path: Path, fields: Sequence[str]) -> list[np.ndarray]:
         raise DataError(path, "empty file (expected a header row of field:type names)")
     header = [name.strip().split(":")[0] for name in lines[numbers[0] - 1].split("\t")]
     missing = [f for f in fields if f not in header]
+    first = lines[numbers[0] - 1]
+    if missing and "\t" not in first and any(sep in first for sep in (",", ";", "|")):
+        raise DataError(path, "is not tab-separated, as RecBole atomic files are; read it with "
+                              "--format tabular (any separator, RecBole name:type headers)",
+                        line=numbers[0])
     if missing:
         raise DataError(path, f"header has no {', '.join(f + ':token' for f in missing)} "
                               f"(found: {', '.join(header)})", line=numbers[0])

@@ -214,7 +214,7 @@ def _is_number(text: str) -> bool:
 def _has_header(fields: list[str], second: list[str] | None, wanted: set[str]) -> bool:
     """A header when the first line names a wanted or well-known column, or holds no number
     while the second line holds one."""
-    known = wanted | {_norm(a) for names in ALIASES.values() for a in names}
+    known = wanted | {_norm(a) for names in ALIASES.values() for a in names if len(a) >= 4}
     if any(_norm(f) in known for f in fields if not _is_number(f)):
         return True
     if second is None:
@@ -320,8 +320,10 @@ def _read_text(path: Path, opts: Options, roles: Sequence[Role], string_roles: S
     if not lines:
         raise DataError(path, "empty file (no rows)")
     sep = _separator(opts.sep)
-    if sep == "auto":
-        sep = BY_SUFFIX.get(path.suffix.lower()) or _sniff(path, lines)
+    if sep == "auto":  # the extension's separator where the first line has it, else sniffed
+        sep = BY_SUFFIX.get(path.suffix.lower(), "")
+        if not sep or sep not in lines[0]:
+            sep = _sniff(path, lines)
     quote = "" if opts.quote in ("", "none") else opts.quote
     first = _split_line(lines[0], sep, quote)
     second = _split_line(lines[1], sep, quote) if len(lines) > 1 else None
@@ -513,7 +515,7 @@ def numbers(table: RawTable, column: str, what: str) -> np.ndarray:
     if pa.types.is_timestamp(kind):
         values = pc.cast(pc.cast(values, pa.timestamp("s", tz=kind.tz)), pa.int64())
     elif pa.types.is_date(kind):
-        values = pc.multiply(pc.cast(pc.cast(values, pa.date32()), pa.int64()), 86400)
+        values = pc.cast(pc.cast(values, pa.timestamp("s")), pa.int64())
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
         values = _parse_numbers(table, column, what, values)
     elif pa.types.is_boolean(kind) or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
@@ -550,7 +552,7 @@ def _parse_numbers(table: RawTable, column: str, what: str, values):
             merged = pc.coalesce(stamp, alt, day)
             if not pc.any(pc.is_null(merged)).as_py():
                 return pc.cast(merged, pa.int64())
-            ok = pc.invert(pc.is_null(merged))
+            ok = pc.or_(ok, pc.invert(pc.is_null(merged)))
         except (ValueError, NotImplementedError):
             pass
     row = int(np.argmax(~ok.to_numpy(zero_copy_only=False)))
