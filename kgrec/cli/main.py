@@ -1,4 +1,5 @@
-"""``kgrec``: run, study, tune, plugins, datasets. User errors print one line and exit with code 2."""
+"""``kgrec``: run, study, tune, plugins, datasets, recommend, export, compare, serve. User errors
+print one line and exit with code 2."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def _load_cli_commands() -> None:
     from kgrec.cli import study_cmd  # noqa: F401
     from kgrec.cli import new_plugin_cmd  # noqa: F401
     from kgrec.cli import tune_cmd  # noqa: F401
+    from kgrec.cli import compare_cmd, serve_cmd, use_cmd  # noqa: F401
 
 
 def format_metrics_table(valid: dict[str, float], test: dict[str, float]) -> str:
