@@ -191,10 +191,16 @@ def _split_line(line: str, sep: str, quote: str) -> list[str]:
 
 
 def _sniff(path: Path, lines: list[str]) -> str:
-    """The separator whose count is the same, and positive, on every one of the first lines."""
+    """The separator whose count is the same, and positive, on every one of the first lines,
+    else the one whose count on the first line is the most common (a bad row is then reported
+    with its line by the reader)."""
     for sep in SNIFF:
         counts = {line.count(sep) for line in lines}
         if len(counts) == 1 and counts.pop() > 0:
+            return sep
+    for sep in SNIFF:
+        counts = [line.count(sep) for line in lines]
+        if counts[0] > 0 and max(set(counts), key=counts.count) == counts[0]:
             return sep
     widths = {len(line.split()) for line in lines}
     if len(widths) == 1 and widths.pop() > 1:
