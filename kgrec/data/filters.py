@@ -70,15 +70,14 @@ class Side:
 
 
 def _record(name: str, setting: Any, table: Table, before: np.ndarray, after: np.ndarray) -> dict[str, Any]:
-    def count(keep: np.ndarray, ids: np.ndarray) -> int:
-        return int(np.unique(ids[keep]).size)
+    def count(keep: np.ndarray, ids: np.ndarray, size: int) -> int:
+        return int(np.count_nonzero(np.bincount(ids[keep], minlength=size)))
 
-    return {"filter": name, "setting": setting,
-            "removed": int(before.sum() - after.sum()),
-            "removed_users": count(before, table.users) - count(after, table.users),
-            "removed_items": count(before, table.items) - count(after, table.items),
-            "interactions": int(after.sum()), "users": count(after, table.users),
-            "items": count(after, table.items)}
+    users = [count(k, table.users, table.num_users) for k in (before, after)]
+    items = [count(k, table.items, table.num_items) for k in (before, after)]
+    return {"filter": name, "setting": setting, "removed": int(before.sum() - after.sum()),
+            "removed_users": users[0] - users[1], "removed_items": items[0] - items[1],
+            "interactions": int(after.sum()), "users": users[1], "items": items[1]}
 
 
 def _emptied(where: str | Path, name: str, setting: Any, before: int) -> DataError:
