@@ -278,6 +278,29 @@ class DataConfig:
         return bool(self.rating_min is not None or self.user_core > 1 or self.item_core > 1 or self.require)
 
 
+ADDED_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("eval", "protocol"): "full", ("eval", "negatives"): 100, ("eval", "negatives_seed"): 2024,
+    ("eval", "on"): "test", ("train", "tensorboard"): "", ("split", "method"): "auto",
+    ("split", "valid_n"): 0, ("split", "test_n"): 0, ("split", "order"): "time",
+    ("split", "test_from"): None, ("split", "valid_from"): None}
+"""Settings added with the tabular data, filters, splits and protocols (issue 18): at these
+defaults (and a ``data`` section at its defaults) they are left out of identities made before
+they existed, such as study cell ids and tuning fingerprints (:func:`without_added_defaults`)."""
+
+
+def without_added_defaults(raw: Mapping[str, Any],
+                           added: Mapping[tuple[str, str], Any] = ADDED_DEFAULTS) -> dict[str, Any]:
+    """``raw`` (a :meth:`RunConfig.to_dict`) less the ``added`` settings left at their defaults,
+    and less a ``data`` section that is all defaults."""
+    out = dict(raw)
+    for (section, key), default in added.items():
+        if isinstance(out.get(section), Mapping) and key in out[section] and out[section][key] == default:
+            out[section] = {k: v for k, v in out[section].items() if k != key}
+    if out.get("data") == as_dict(DataConfig()):
+        del out["data"]
+    return out
+
+
 @dataclass
 class RunConfig:
     """Everything one ``kgrec run`` needs, resolved. Component options are typed by the

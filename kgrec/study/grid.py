@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kgrec.config import (METRIC_NAMES, DataConfig, RunConfig, as_dict, deep_merge, load_toml,
-                          parse_overrides)
+from kgrec.config import (ADDED_DEFAULTS, METRIC_NAMES, RunConfig, deep_merge, load_toml,
+                          parse_overrides, without_added_defaults)
 from kgrec.data.noise import check_noise
 from kgrec.errors import ConfigError
 from kgrec.experiment import resolve_config
@@ -40,12 +40,7 @@ DEFAULT_MAX_EPOCHS = 500
 """The safety cap of ``until_converged = true``."""
 LATER_DEFAULTS: dict[tuple[str, str], Any] = {("eval", "user_quantiles"): [0.25, 0.5, 0.75],
                                               ("eval", "item_quantiles"): [0.5, 0.8],
-                                              ("eval", "protocol"): "full", ("eval", "negatives"): 100,
-                                              ("eval", "negatives_seed"): 2024, ("eval", "on"): "test",
-                                              ("train", "tensorboard"): "",
-                                              ("split", "method"): "auto", ("split", "valid_n"): 0,
-                                              ("split", "test_n"): 0, ("split", "order"): "time",
-                                              ("split", "test_from"): None, ("split", "valid_from"): None}
+                                              **ADDED_DEFAULTS}
 """Settings added after studies had run: at these defaults they are left out of cell ids, so
 upgrading kgrec does not rerun finished cells; set to anything else, they count."""
 FLOOR_PREFIX = "floor:"
@@ -151,13 +146,7 @@ def noise_label(noise: Mapping[str, float]) -> str:
 def identity(config: RunConfig) -> dict[str, Any]:
     """The settings a cell id hashes: the resolved config less :data:`LATER_DEFAULTS` left at
     their defaults."""
-    out = config.to_dict()
-    for (section, key), default in LATER_DEFAULTS.items():
-        if out.get(section, {}).get(key) == default:
-            out[section] = {k: v for k, v in out[section].items() if k != key}
-    if out.get("data") == as_dict(DataConfig()):  # the data section came later too
-        del out["data"]
-    return out
+    return without_added_defaults(config.to_dict(), LATER_DEFAULTS)
 
 
 def cell_id(config: RunConfig, noise: Mapping[str, float], noise_seed: int | None) -> str:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from kgrec import registry
-from kgrec.config import RunConfig, deep_merge, dump_toml
+from kgrec.config import RunConfig, deep_merge, dump_toml, without_added_defaults
 from kgrec.data.load import load_dataset
 from kgrec.data.recdata import Interactions, RecData
 from kgrec.errors import ConfigError, KgrecError
@@ -82,8 +82,10 @@ def tuning_data(data: RecData) -> RecData:
 
 
 def fingerprint(raw: Mapping[str, Any], space: Mapping[str, Dist], metric: str) -> str:
-    """What a stored study was tuned for: its base settings, space and objective."""
-    payload = {"base": raw, "space": {k: d.to_dict() for k, d in sorted(space.items())}, "metric": metric}
+    """What a stored study was tuned for: its base settings (less settings added later, at
+    their defaults, so an upgrade does not orphan a stored study), space and objective."""
+    payload = {"base": without_added_defaults(raw),
+               "space": {k: d.to_dict() for k, d in sorted(space.items())}, "metric": metric}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -179,3 +179,22 @@ def test_refilter_keeps_the_split_when_nothing_is_asked():
     plain = load_dataset(spec)
     again = load_dataset(spec, "auto", SplitConfig(method="random"))
     assert plain.split["sha256"] == again.split["sha256"]
+
+
+def test_new_settings_at_their_defaults_leave_study_ids_and_tuning_fingerprints_alone():
+    from kgrec.config import ADDED_DEFAULTS
+    from kgrec.experiment import resolve_config
+    from kgrec.study.grid import identity
+    from kgrec.tune.runner import fingerprint
+
+    default = resolve_config({})
+    same = identity(default)
+    assert "data" not in same and set(same["split"]) == {"valid_ratio", "test_ratio", "seed"}
+    assert set(same["eval"]) == {"topk", "track_test"} and "tensorboard" not in same["train"]
+    pre_issue = default.to_dict()  # the settings as they were before these were added
+    del pre_issue["data"]
+    for section, key in ADDED_DEFAULTS:
+        pre_issue[section] = {k: v for k, v in pre_issue[section].items() if k != key}
+    assert fingerprint(default.to_dict(), {}, "recall@20") == fingerprint(pre_issue, {}, "recall@20")
+    changed = identity(resolve_config({"data": {"user_core": 5}, "split": {"method": "temporal"}}))
+    assert changed["data"]["user_core"] == 5 and changed["split"]["method"] == "temporal"
