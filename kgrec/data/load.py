@@ -8,6 +8,7 @@ write ``./synthetic`` for a directory of that name.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -35,6 +36,22 @@ def _known_formats() -> str:
     return "; ".join(f"{fmt.name}: {fmt.expects}" for fmt in FORMATS.values())
 
 
+FILTER_KEYS = ("dedup", "rating_min", "user_core", "item_core", "require")
+"""The ``data.*`` settings every format honours; the others describe tables (tabular format)."""
+
+
+def _refuse_table_settings(data_config: DataConfig, fmt: str, path: Path) -> None:
+    """A column or side-table setting given for a format that does not read tables this way is
+    an error, not silently ignored."""
+    default = DataConfig()
+    given = [f"data.{f.name}" for f in dataclasses.fields(DataConfig)
+             if f.name not in FILTER_KEYS and getattr(data_config, f.name) != getattr(default, f.name)]
+    if given:
+        raise ConfigError(f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} a table "
+                          f"file, but {path} is read as the {fmt} format; give the interactions file "
+                          "itself with --format tabular, or drop the setting")
+
+
 def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None = None,
                  data_config: DataConfig | None = None) -> RecData:
     """Load the dataset ``spec`` names; ``split_config`` splits formats that ship no split (or
@@ -49,6 +66,7 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
         raise ConfigError(f"dataset {spec!r} does not match format {fmt!r} (the synthetic generator "
                           f"is spelled '{SYNTHETIC}' or '{SYNTHETIC}?key=value&...')")
     if is_synthetic:
+        _refuse_table_settings(data_config, SYNTHETIC, Path(spec))
         try:
             data = make_synthetic(parse_synthetic_spec(spec), split_config)
         except ValueError as exc:  # a malformed query string
@@ -67,6 +85,7 @@ def load_dataset(spec: str, fmt: str = "auto", split_config: SplitConfig | None 
     if chosen.takes_data_config:
         data = chosen.load(path, split_config, data_config)
     else:
+        _refuse_table_settings(data_config, chosen.name, path)
         data = chosen.load(path, split_config)
         if needs_refilter(data_config, split_config):
             data = refilter(data, data_config, split_config, path)

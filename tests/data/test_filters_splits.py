@@ -198,3 +198,9 @@ def test_new_settings_at_their_defaults_leave_study_ids_and_tuning_fingerprints_
     assert fingerprint(default.to_dict(), {}, "recall@20") == fingerprint(pre_issue, {}, "recall@20")
     changed = identity(resolve_config({"data": {"user_core": 5}, "split": {"method": "temporal"}}))
     assert changed["data"]["user_core"] == 5 and changed["split"]["method"] == "temporal"
+
+
+def test_table_settings_for_a_format_that_reads_no_table_are_refused():
+    with pytest.raises(ConfigError, match=r"data.user, data.sep describe a table file, but synthetic"):
+        load_dataset("synthetic?num_users=20&num_items=10&seed=1", "auto", SplitConfig(),
+                     DataConfig(user="u", sep=";"))
