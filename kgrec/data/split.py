@@ -211,6 +211,11 @@ def split_temporal(users: np.ndarray, items: np.ndarray, time: np.ndarray, valid
     info = {"method": "temporal", "valid_ratio": float(valid_ratio), "test_ratio": float(test_ratio),
             "test_from": test_cut, "valid_from": valid_cut,
             "sha256": split_digests(train=train, valid=valid, test=test)}
+    # users and items first seen after the cut: kept (scored from untrained embeddings), counted
+    for name, part in (("valid", valid), ("test", test)):
+        info[f"cold_{name}_pairs"] = {
+            "users": int((~np.isin(part.users, train.users)).sum()),
+            "items": int((~np.isin(part.items, train.items)).sum())}
     return train, valid, test, info
 
 

@@ -90,6 +90,8 @@ def test_global_temporal_split_cuts_by_time():
     assert max(at(valid)) < info["test_from"] <= min(at(test))
     n = keep.sum()
     assert abs(len(test) - 0.2 * n) <= np.sum(table.time[keep] == info["test_from"])
+    cold = info["cold_test_pairs"]
+    assert cold["users"] == int((~np.isin(test.users, train.users)).sum())
     # a given cut is used as is
     _, _, test2, info2 = _split("temporal", table, test_from=900, valid_ratio=0.0)
     assert info2["test_from"] == 900 and min(at(test2)) >= 900
