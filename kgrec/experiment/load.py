@@ -47,6 +47,7 @@ SOURCES = ("auto", "dataset", "run")
 EXCLUDE = {True: ("train", "valid", "test"), "all": ("train", "valid", "test"),
            "train": ("train",), False: (), None: ()}
 UNKNOWN = ("error", "popular")
+SMALL_BLOCK = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -186,12 +187,18 @@ class TrainedRun:
         rows = vectors[torch.as_tensor(index, device=vectors.device)] if vectors.dim() == 2 else vectors
         return EmbeddingTable(ids.raw_of(index), rows.detach().float().cpu().numpy().reshape(len(index), -1))
 
-    def batch_size(self, requested: int | None = None) -> int:
+    def batch_size(self, requested: int | None = None, rows: int | None = None) -> int:
         """Users scored at once: ``requested`` (default ``train.eval_batch_size``), shrunk if
-        one ``(users, items)`` block would not fit in memory."""
+        one ``(users, items)`` block would not fit in memory. ``rows``: how many users are to
+        be scored (a block under 64 MiB is not checked: a served request of a few users does
+        not read the free memory each time)."""
         requested = requested or self.config.train.eval_batch_size
-        return fit_batch_size(self.data.num_users, 13 * self.data.num_items, requested,
-                              device=self.device, setting="the batch size")
+        rows = self.data.num_users if rows is None else rows
+        row_bytes = 13 * self.data.num_items
+        if min(rows, requested) * row_bytes <= SMALL_BLOCK:
+            return max(min(rows, requested), 1)
+        return fit_batch_size(rows, row_bytes, requested, device=self.device,
+                              setting="the batch size")
 
     @torch.no_grad()
     def score(self, users: Any, items: Any = None) -> np.ndarray:
@@ -204,7 +211,7 @@ class TrainedRun:
         out = np.empty((len(user_index), width), np.float32)
         emb = self._embeddings()
         cols = None if item_index is None else torch.as_tensor(item_index, device=self.device)
-        step = self.batch_size()
+        step = self.batch_size(rows=len(user_index))
         for start in range(0, len(user_index), step):
             batch = torch.as_tensor(user_index[start:start + step], device=self.device)
             block = self.model.score(emb, batch)
@@ -236,7 +243,7 @@ class TrainedRun:
         top = np.full((len(raw), k), -1, np.int64)
         scores = np.full((len(raw), k), np.nan, np.float32)
         known = np.flatnonzero(found)
-        step = self.batch_size()
+        step = self.batch_size(rows=len(known))
         for start in range(0, len(known), step):  # batches of users, not single users
             rows = known[start:start + step]
             top[rows], scores[rows] = self.rank(index[rows], k, exclude_seen, cand)
