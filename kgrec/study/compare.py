@@ -23,6 +23,7 @@ import numpy as np
 
 from kgrec.errors import KgrecError
 from kgrec.experiment.per_user import load_per_user
+from kgrec.experiment.run import check_run_format
 from kgrec.study.stats import PairedUsers, _fmt_p, align_users, holm, user_paired
 
 MISSING = "–"
@@ -94,6 +95,7 @@ def read_run(run_dir: str | Path, label: str) -> RunRecord:
         if not isinstance(records[name], dict):
             raise KgrecError(f"{path}: not a kgrec run record")
     manifest = records["config.json"]
+    check_run_format(manifest, run_dir)
     history_path = run_dir / "history.csv"
     history = list(csv.DictReader(history_path.open())) if history_path.is_file() else []
     return RunRecord(run_dir, label, manifest, flatten(manifest.get("config", {})),

@@ -63,7 +63,8 @@ def test_bad_input_exits_2_in_one_line(capsys, recbole_run, tmp_path):
     manifest = json.loads((newer / "config.json").read_text())
     manifest["run_format"] = 7
     (newer / "config.json").write_text(json.dumps(manifest))
-    for command in (["recommend", str(newer), "--user", "u6"], ["export", str(newer), "--out", str(tmp_path / "n.csv")]):
+    for command in (["recommend", str(newer), "--user", "u6"], ["export", str(newer), "--out", str(tmp_path / "n.csv")],
+                    ["compare", run, str(newer), "--no-plot"]):
         one_line_error(*cli_output(capsys, *command)[::2], "run format 7")
     foreign = tmp_path / "foreign"
     shutil.copytree(recbole_run, foreign)
