@@ -25,7 +25,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from kgrec import registry
 from kgrec.config import RunConfig
 from kgrec.data.recdata import Interactions, RecData
 from kgrec.errors import KgrecError
+from kgrec.eval.ranking import Positives
 from kgrec.experiment.ids import IdMap, RunIds, load_ids
 from kgrec.experiment.run import (SIDE_DATA_WORDS, build_components, check_run_format,
                                   read_manifest, recorded_config, recorded_data)
@@ -287,10 +288,10 @@ class TrainedRun:
         order = pool[np.argsort(-counts[pool], kind="stable")[:k]]
         return order, counts[order].astype(np.float32)
 
-    def _seen(self, parts: tuple[str, ...]) -> "_Rows":
+    def _seen(self, parts: tuple[str, ...]) -> Positives:
         key = "seen:" + "+".join(parts)
         if key not in self._cache:
-            self._cache[key] = _Rows([getattr(self.data, p) for p in parts], self.data.num_users,
+            self._cache[key] = Positives([getattr(self.data, p) for p in parts], self.data.num_users,
                                      self.device)
         return self._cache[key]
 
@@ -300,27 +301,6 @@ class TrainedRun:
         if split not in ("valid", "test"):
             raise KgrecError(f"split must be 'valid' or 'test'; got {split!r}")
         return self._trainer.evaluate(split, self.best_epoch)
-
-
-class _Rows:
-    """Per-user item sets in CSR form on a device, gathered for a batch of users at once."""
-
-    def __init__(self, parts: Sequence[Interactions], num_users: int, device: torch.device):
-        users = np.concatenate([p.users for p in parts])
-        items = np.concatenate([p.items for p in parts])
-        order = np.argsort(users, kind="stable")
-        counts = np.bincount(users, minlength=num_users)
-        self.indptr = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)]), device=device)
-        self.indices = torch.as_tensor(items[order], device=device)
-        self.counts = torch.as_tensor(counts, device=device)
-
-    def gather(self, users: Tensor) -> tuple[Tensor, Tensor]:
-        counts = self.counts[users]
-        rows = torch.repeat_interleave(torch.arange(users.shape[0], device=users.device), counts)
-        starts = torch.repeat_interleave(self.indptr[users], counts)
-        offsets = torch.arange(rows.shape[0], device=users.device) - torch.repeat_interleave(
-            torch.cumsum(counts, 0) - counts, counts)
-        return rows, self.indices[starts + offsets]
 
 
 def _positive_k(k: Any) -> int:
