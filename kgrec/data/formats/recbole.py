@@ -110,24 +110,8 @@ def _kg(kg_path: Path, link_path: Path | None, item_tokens: np.ndarray) -> Knowl
                           stacklevel=2)
         first = np.sort(first)
         link_items, link_entities = link_items[first], link_entities[first]
-    # entity ids: linked entities in item order, then the remaining tokens in sorted order
-    order = np.argsort(link_items, kind="stable")
-    linked, first_seen = np.unique(link_entities[order], return_index=True)
-    linked_order = linked[np.argsort(first_seen)]
-    rest = np.setdiff1d(np.unique(np.concatenate([heads, tails])), linked_order)
-    vocabulary = np.concatenate([linked_order, rest])
-    sorter = np.argsort(vocabulary, kind="stable")
-
-    def entity(tokens: np.ndarray) -> np.ndarray:
-        return sorter[np.searchsorted(vocabulary, tokens, sorter=sorter)].astype(np.int64)
-
-    h, r, t = checks.drop_duplicate_triples(kg_path, entity(heads), rel.astype(np.int64), entity(tails))
-    item_entity = np.full(num_items, -1, dtype=np.int64)
-    item_entity[link_items] = entity(link_entities)
-    kg = KnowledgeGraph(h, r, t, num_entities=len(vocabulary), num_relations=len(names),
-                        item_entity=item_entity, relation_names=tuple(str(n) for n in names))
-    checks.check_kg_links(kg_path, kg)
-    return kg
+    return kg_from_tokens(kg_path, heads, rel.astype(np.int64), tails, names, link_items,
+                          link_entities, num_items)
 
 
 def _social(net_path: Path, user_tokens: np.ndarray) -> SocialGraph:
@@ -170,3 +154,31 @@ FORMAT = DatasetFormat(
     detect=detect,
     load=load_recbole,
 )
+
+
+def kg_from_tokens(path: Path, heads: np.ndarray, relations: np.ndarray, tails: np.ndarray,
+                   names, link_items: np.ndarray, link_entities: np.ndarray,
+                   num_items: int) -> KnowledgeGraph:
+    """A :class:`KnowledgeGraph` from entity tokens and an item -> entity link (RecBole's
+    ``.kg`` + ``.link``, and the tabular loader's side files).
+
+    Entity ids: the linked entities in item order (item ``i`` is entity ``i`` when every item
+    is linked), then the remaining tokens in sorted order; duplicate triples are dropped.
+    """
+    order = np.argsort(link_items, kind="stable")
+    linked, first_seen = np.unique(link_entities[order], return_index=True)
+    linked_order = linked[np.argsort(first_seen)]
+    rest = np.setdiff1d(np.unique(np.concatenate([heads, tails])), linked_order)
+    vocabulary = np.concatenate([linked_order, rest])
+    sorter = np.argsort(vocabulary, kind="stable")
+
+    def entity(tokens: np.ndarray) -> np.ndarray:
+        return sorter[np.searchsorted(vocabulary, tokens, sorter=sorter)].astype(np.int64)
+
+    h, r, t = checks.drop_duplicate_triples(path, entity(heads), relations, entity(tails))
+    item_entity = np.full(num_items, -1, dtype=np.int64)
+    item_entity[link_items] = entity(link_entities)
+    kg = KnowledgeGraph(h, r, t, num_entities=len(vocabulary), num_relations=len(names),
+                        item_entity=item_entity, relation_names=tuple(str(n) for n in names))
+    checks.check_kg_links(path, kg)
+    return kg

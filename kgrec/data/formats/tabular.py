@@ -34,6 +34,7 @@ from kgrec.config import DataConfig, SplitConfig, TableSpec
 from kgrec.data import checks
 from kgrec.data.filters import Side, Table, prepare
 from kgrec.data.formats import DatasetFormat
+from kgrec.data.formats.recbole import kg_from_tokens
 from kgrec.data.recdata import KnowledgeGraph, RecData, SocialGraph
 from kgrec.data.split import PARTS
 from kgrec.errors import ConfigError, DataError
@@ -752,25 +753,8 @@ def _kg(root: Path, cfg: DataConfig, items: np.ndarray) -> KnowledgeGraph:
     else:  # an item is the entity with its own token, where the KG has that entity
         in_kg = np.isin(item_text, np.concatenate([heads, tails]))
         link_codes, link_entities = np.flatnonzero(in_kg).astype(np.int64), item_text[in_kg]
-    # entity ids: linked entities in item order (item i is entity i when all are linked), then
-    # the other tokens in sorted order
-    order = np.argsort(link_codes, kind="stable")
-    linked, first_seen = np.unique(link_entities[order], return_index=True)
-    linked_order = linked[np.argsort(first_seen)]
-    rest = np.setdiff1d(np.unique(np.concatenate([heads, tails])), linked_order)
-    vocabulary = np.concatenate([linked_order, rest])
-    sorter = np.argsort(vocabulary, kind="stable")
-
-    def entity(tokens: np.ndarray) -> np.ndarray:
-        return sorter[np.searchsorted(vocabulary, tokens, sorter=sorter)].astype(np.int64)
-
-    h, r, t = checks.drop_duplicate_triples(path, entity(heads), relations.astype(np.int64), entity(tails))
-    item_entity = np.full(num_items, -1, dtype=np.int64)
-    item_entity[link_codes] = entity(link_entities)
-    kg = KnowledgeGraph(h, r, t, num_entities=len(vocabulary), num_relations=len(names),
-                        item_entity=item_entity, relation_names=tuple(str(n) for n in names))
-    checks.check_kg_links(path, kg)
-    return kg
+    return kg_from_tokens(path, heads, relations.astype(np.int64), tails, names, link_codes,
+                          link_entities, num_items)
 
 
 def _social(root: Path, cfg: DataConfig, users: np.ndarray) -> SocialGraph:
