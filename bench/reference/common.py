@@ -348,6 +348,17 @@ def _stamp(value: str) -> float:
     return _dt.datetime.strptime(value, fmt).timestamp()
 
 
+def first_matches(text: str, patterns: dict[str, str]) -> dict[str, list[int | float]]:
+    """For each named regex, the groups of its first match in ``text`` as numbers (a group
+    with a ``.`` is a float); names that do not match are left out."""
+    out: dict[str, list[int | float]] = {}
+    for key, pattern in patterns.items():
+        match = re.search(pattern, text)
+        if match:
+            out[key] = [float(g) if "." in g else int(g) for g in match.groups()]
+    return out
+
+
 def parse_timelogger(text: str, topk: int, rebuild_start: str, rebuild_end: str,
                      test_names: dict[str, str]) -> list[dict[str, Any]]:
     """Per-epoch rows from a log written by HKUDS's ``Utils/TimeLogger.log`` (DiffKG, DiffMM).

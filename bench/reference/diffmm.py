@@ -37,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.reference.common import (HarnessError, Patch, Reference, SHARED_DATA, apply_patches,
+from bench.reference.common import (HarnessError, Patch, Reference, SHARED_DATA, apply_patches, first_matches,
                                     base_parser, cpu_patches, describe_files, execute, extra_args,
                                     load_matrix, parse_timelogger, readme_command, set_flag)
 
@@ -111,14 +111,9 @@ def parse_log(text: str, args: list[str]) -> list[dict[str, Any]]:
 
 
 def reported(text: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     patterns = {"user_item": r"USER (\d+) ITEM (\d+)", "train_interactions": r"NUM OF INTERACTIONS (\d+)",
                 "best": r"Best epoch :\s+(\d+)\s+, Recall :\s+(\S+)\s+, NDCG :\s+(\S+)\s+, Precision (\S+)"}
-    for key, pattern in patterns.items():
-        match = re.search(pattern, text)
-        if match:
-            out[key] = [float(g) if "." in g else int(g) for g in match.groups()]
-    return out
+    return first_matches(text, patterns)
 
 
 REFERENCE = Reference(
