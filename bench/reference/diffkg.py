@@ -24,7 +24,6 @@ best epoch selected on test as the code does, last epoch).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
 from collections import defaultdict

@@ -27,7 +27,6 @@ precision@20) and ``run.json``.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
